@@ -1,0 +1,2 @@
+"""Alert management: routing, grouping, inhibition, silences, acknowledgement, escalation,
+maintenance windows and history, modelled as pipeline stages."""

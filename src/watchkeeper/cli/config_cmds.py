@@ -1,0 +1,41 @@
+"""``check-config``, ``config schema``, ``init``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from watchkeeper.config.loader import load_config
+from watchkeeper.config.model import WatchkeeperConfig
+
+
+@click.command("check-config")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def check_config(path: Path) -> None:
+    """Validate a config file; exit non-zero listing every error."""
+    loaded = load_config(path)
+    cfg = loaded.config
+    checks = sum(len(s.checks) for s in cfg.services)
+    click.echo(
+        f"{path}: OK ({len(cfg.services)} services, {checks} checks, "
+        f"{len(cfg.alerting.receivers)} receivers)"
+    )
+
+
+@click.group("config")
+def config_group() -> None:
+    """Inspect the configuration format."""
+
+
+@config_group.command("schema")
+def schema() -> None:
+    """Print the config's JSON Schema (for editor completion)."""
+    doc = WatchkeeperConfig.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "Watchkeeper configuration"
+    click.echo(json.dumps(doc, indent=2, sort_keys=True))
+
+
+commands = [check_config, config_group]

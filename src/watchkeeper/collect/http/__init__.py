@@ -1,0 +1,1 @@
+"""The ``http`` synthetic check (blackbox-exporter style ``probe_*`` series)."""

@@ -1,0 +1,1 @@
+"""The ``scrape`` collector: Prometheus text format 0.0.4 and OpenMetrics."""

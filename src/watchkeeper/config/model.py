@@ -1,0 +1,66 @@
+"""The root configuration model. Each section's model lives beside the stage that uses it."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from watchkeeper.alerting.config import AlertingConfig
+from watchkeeper.collect.registry import CheckConfig
+from watchkeeper.config.base import StrictModel
+from watchkeeper.core.durations import Duration
+from watchkeeper.state.config import StateConfig
+from watchkeeper.tsdb.config import StorageConfig
+from watchkeeper.web.config import ServerConfig, StatusPageConfig
+
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class GlobalConfig(StrictModel):
+    scrape_interval: Duration = Field(Duration(15), description="default check interval")
+    scrape_timeout: Duration = Field(Duration(10), description="default per-check timeout")
+    evaluation_interval: Duration = Field(Duration(15), description="default rule interval")
+    external_labels: dict[str, str] = Field(default_factory=dict)
+
+
+class ServiceConfig(StrictModel):
+    name: str = Field(description="short id: lower-case letters, digits, - and _")
+    display_name: str | None = None
+    description: str = ""
+    url: str | None = Field(None, description="the service's public URL, shown on the dashboard")
+    depends_on: list[str] = Field(
+        default_factory=list, description="services this one needs (alert dependencies)"
+    )
+    checks: list[CheckConfig] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict, description="added to its series")
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG_RE.match(value):
+            raise ValueError(
+                f"service name {value!r} must be lower-case letters, digits, - and _ "
+                "(start with a letter or digit); put the pretty name in display_name"
+            )
+        return value
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+
+class WatchkeeperConfig(StrictModel):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
+    services: list[ServiceConfig] = Field(default_factory=list)
+    rule_files: list[str] = Field(
+        default_factory=list, description="Prometheus rule files (globs, relative to this file)"
+    )
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
+
+    def service(self, name: str) -> ServiceConfig | None:
+        return next((s for s in self.services if s.name == name), None)

@@ -1,0 +1,1 @@
+"""The ``webhook`` channel: the Alertmanager webhook payload (version 4)."""

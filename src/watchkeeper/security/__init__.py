@@ -1,0 +1,1 @@
+"""Users, roles, API tokens, the audit log and secrets encryption."""

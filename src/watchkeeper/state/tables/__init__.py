@@ -1,0 +1,10 @@
+"""Table modules, one per area, all on :data:`watchkeeper.state.metadata.metadata`.
+
+Importing this package registers every table. Adding an area = one module + one line here.
+"""
+
+from __future__ import annotations
+
+from watchkeeper.state.metadata import metadata
+
+__all__ = ["metadata"]

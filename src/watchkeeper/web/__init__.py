@@ -1,0 +1,2 @@
+"""The ASGI app: JSON API, Prometheus and Alertmanager compatible APIs, dashboard and
+public status page."""
