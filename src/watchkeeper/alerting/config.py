@@ -45,7 +45,9 @@ class AlertingConfig(StrictModel):
     resolve_timeout: Duration = Duration(300)
 
 
-def route_receivers(route: RouteConfig, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+def route_receivers(
+    route: RouteConfig, path: tuple[str | int, ...]
+) -> list[tuple[tuple[str | int, ...], str]]:
     """(path, receiver name) for every route in the tree that names a receiver."""
     out: list[tuple[tuple[str | int, ...], str]] = []
     if route.receiver is not None:
@@ -61,7 +63,9 @@ def semantic_problems(cfg: AlertingConfig) -> list[tuple[tuple[str | int, ...], 
     names: set[str] = set()
     for i, receiver in enumerate(cfg.receivers):
         if receiver.name in names:
-            problems.append((("receivers", i, "name"), f"duplicate receiver name {receiver.name!r}"))
+            problems.append(
+                (("receivers", i, "name"), f"duplicate receiver name {receiver.name!r}")
+            )
         names.add(receiver.name)
     if cfg.route.receiver is None:
         problems.append((("route",), "the top-level route needs a receiver"))

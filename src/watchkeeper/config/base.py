@@ -66,9 +66,11 @@ class Secret:
 def _is_secret_annotation(annotation: Any) -> bool:
     if annotation is Secret:
         return True
-    return any(_is_secret_annotation(a) for a in get_args(annotation)) if get_origin(
-        annotation
-    ) else False
+    return (
+        any(_is_secret_annotation(a) for a in get_args(annotation))
+        if get_origin(annotation)
+        else False
+    )
 
 
 class StrictModel(BaseModel):

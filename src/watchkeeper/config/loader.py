@@ -37,7 +37,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Loade
 
 
 def load_config_text(
-    text: str, filename: str = "watchkeeper.yaml", env: Mapping[str, str] | None = None,
+    text: str,
+    filename: str = "watchkeeper.yaml",
+    env: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
 ) -> LoadedConfig:
     data, smap = load_yaml(text, filename, env)
@@ -113,10 +115,9 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> Path_:
     node = data
     for i, part in enumerate(loc):
         key: str | int = "global" if part == "global_" else part
-        if isinstance(node, dict) and key in node:
-            path.append(key)
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        if (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        ):
             path.append(key)
             node = node[key]
         elif i == len(loc) - 1 and isinstance(node, dict) and isinstance(key, str):
@@ -133,9 +134,7 @@ def _message(err: Mapping[str, Any]) -> str:
         return "required field is missing; add it"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
-        return (
-            f"unknown type {ctx.get('tag')!r}; use one of {ctx.get('expected_tags')}"
-        )
+        return f"unknown type {ctx.get('tag')!r}; use one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return "a 'type' field is required here (e.g. type: http)"
     if kind.startswith("value_error"):

@@ -39,7 +39,9 @@ def services(cfg: WatchkeeperConfig) -> Problems:
                     )
                 )
             elif dep == svc.name:
-                problems.append((("services", i, "depends_on", j), "a service cannot depend on itself"))
+                problems.append(
+                    (("services", i, "depends_on", j), "a service cannot depend on itself")
+                )
     return problems
 
 

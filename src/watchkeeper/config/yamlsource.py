@@ -103,9 +103,7 @@ def load_yaml(
     return data, smap
 
 
-def load_yaml_file(
-    path: str | Path, env: Mapping[str, str] | None = None
-) -> tuple[Any, SourceMap]:
+def load_yaml_file(path: str | Path, env: Mapping[str, str] | None = None) -> tuple[Any, SourceMap]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

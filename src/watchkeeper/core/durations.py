@@ -70,5 +70,7 @@ class Duration(float):
             serialization=core_schema.plain_serializer_function_ser_schema(
                 lambda v: format_duration(float(v))
             ),
-            json_schema_input_schema=core_schema.str_schema(pattern=r"^(0|(\d+(ms|s|m|h|d|w|y))+)$"),
+            json_schema_input_schema=core_schema.str_schema(
+                pattern=r"^(0|(\d+(ms|s|m|h|d|w|y))+)$"
+            ),
         )

@@ -32,7 +32,9 @@ class Labels(Mapping[str, str]):
 
     def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
-        self._items: tuple[tuple[str, str], ...] = tuple(sorted((k, v) for k, v in pairs if v != ""))
+        self._items: tuple[tuple[str, str], ...] = tuple(
+            sorted((k, v) for k, v in pairs if v != "")
+        )
         self._hash = hash(self._items)
 
     @classmethod

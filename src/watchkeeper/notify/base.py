@@ -121,3 +121,16 @@ class Notifier(Protocol):
     async def send(
         self, message: NotificationMessage, state: dict[str, Any]
     ) -> DeliveryReceipt: ...
+
+
+class Outbox(Protocol):
+    """The durable queue every notification passes through.
+
+    ``enqueue`` writes one row per channel integration of the receiver before returning
+    (so a crash right after loses nothing) and ignores a message whose ``dedup_key`` was
+    already enqueued for that receiver (so a restart never sends a second page for the
+    same event)."""
+
+    def enqueue(self, receiver: str, message: NotificationMessage) -> int:
+        """Returns how many new deliveries were queued (0 for a duplicate)."""
+        ...

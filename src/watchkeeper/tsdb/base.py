@@ -74,9 +74,7 @@ class SeriesStore(Protocol):
         cardinality limit."""
         ...
 
-    def select(
-        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
-    ) -> list[SeriesData]:
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         """Every series matching all matchers with its samples in ``[start_ms, end_ms]``."""
         ...
 
@@ -85,7 +83,10 @@ class SeriesStore(Protocol):
         ...
 
     def label_names(
-        self, matchers: Sequence[Matcher] = (), start_ms: int | None = None, end_ms: int | None = None
+        self,
+        matchers: Sequence[Matcher] = (),
+        start_ms: int | None = None,
+        end_ms: int | None = None,
     ) -> list[str]: ...
 
     def label_values(
