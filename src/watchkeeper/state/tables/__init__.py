@@ -6,5 +6,6 @@ Importing this package registers every table. Adding an area = one module + one 
 from __future__ import annotations
 
 from watchkeeper.state.metadata import metadata
+from watchkeeper.state.tables import rules  # noqa: F401
 
 __all__ = ["metadata"]
