@@ -1,42 +1,29 @@
 """Who is asking, and may they: the permission check every route declares.
 
-Authentication (session cookie, API token) sets ``request.state.principal``; a route
-declares ``dependencies=[Depends(require(Permission.X))]``. A route without one is refused
-by the app's deny-by-default check.
+Authentication (session cookie, API token; :mod:`watchkeeper.web.auth`) sets
+``request.state.principal``; a route declares ``dependencies=[Depends(require(Permission.X))]``
+or, for the few pages everyone may reach (the login form), ``Depends(public("why"))``. A
+route with neither is reported by :func:`watchkeeper.web.auth.unguarded_routes`, which the
+test suite runs over the whole app (deny by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
 from fastapi import HTTPException, Request
 
-from watchkeeper.security.permissions import ANONYMOUS_PERMISSIONS, Permission, Role
+from watchkeeper.security.permissions import Permission
+from watchkeeper.security.principal import ANONYMOUS, Principal, PrincipalKind
 
-
-class PrincipalKind(StrEnum):
-    ANONYMOUS = "anonymous"
-    USER = "user"
-    TOKEN = "token"  # noqa: S105  (a principal kind, not a credential)
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    name: str
-    kind: PrincipalKind
-    role: Role | None
-    permissions: frozenset[Permission]
-    user_id: int | None = None
-    token_id: int | None = None
-
-    @property
-    def is_authenticated(self) -> bool:
-        return self.kind is not PrincipalKind.ANONYMOUS
-
-
-ANONYMOUS = Principal("anonymous", PrincipalKind.ANONYMOUS, None, ANONYMOUS_PERMISSIONS)
+__all__ = [
+    "ANONYMOUS",
+    "Principal",
+    "PrincipalKind",
+    "current_principal",
+    "public",
+    "require",
+]
 
 
 def current_principal(request: Request) -> Principal:
@@ -65,4 +52,17 @@ def require(permission: Permission) -> Callable[[Request], Principal]:
         )
 
     dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def public(reason: str) -> Callable[[Request], Principal]:
+    """A FastAPI dependency that lets everyone in, saying why (``"login form"``). It is the
+    only way to pass the deny-by-default route check without a permission."""
+    if not reason.strip():
+        raise ValueError("public() needs a reason, e.g. public('login form')")
+
+    def dependency(request: Request) -> Principal:
+        return current_principal(request)
+
+    dependency.public_reason = reason  # type: ignore[attr-defined]
     return dependency
