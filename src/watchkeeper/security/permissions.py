@@ -34,8 +34,8 @@ class Permission(StrEnum):
     CONFIG_WRITE = "config:write"  # reload
     USERS_READ = "users:read"
     USERS_WRITE = "users:write"
-    TOKENS_READ = "tokens:read"  # noqa: S105  (a permission name, not a credential)
-    TOKENS_WRITE = "tokens:write"  # noqa: S105
+    TOKENS_READ = "tokens:read"
+    TOKENS_WRITE = "tokens:write"
     AUDIT_READ = "audit:read"
     SECRETS_READ = "secrets:read"  # names and metadata only; values are never returned
     SECRETS_WRITE = "secrets:write"

@@ -6,7 +6,9 @@ Importing this package registers every table. Adding an area = one module + one 
 from __future__ import annotations
 
 from watchkeeper.state.metadata import metadata
-from watchkeeper.state.tables import rules  # noqa: F401
-from watchkeeper.state.tables import security  # noqa: F401
+from watchkeeper.state.tables import (
+    rules,  # noqa: F401
+    security,  # noqa: F401
+)
 
 __all__ = ["metadata"]
