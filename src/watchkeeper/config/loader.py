@@ -60,7 +60,7 @@ def _validate(
     try:
         config = WatchkeeperConfig.model_validate(data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
-        raise ConfigError(_format_validation_errors(exc, data, smap)) from None
+        raise ConfigError(format_validation_errors(exc, data, smap)) from None
     problems = []
     for check in semantic_checks():
         for field_path, message in check(config):
@@ -96,7 +96,7 @@ def _include_files(
     return data
 
 
-def _format_validation_errors(exc: ValidationError, data: Any, smap: SourceMap) -> list[str]:
+def format_validation_errors(exc: ValidationError, data: Any, smap: SourceMap) -> list[str]:
     out: list[str] = []
     for err in exc.errors(include_url=False):
         path = _data_path(err["loc"], data)
