@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def alembic_config(engine: Engine | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(MIGRATIONS / "versions"))
     if engine is not None:
         cfg.attributes["engine"] = engine
