@@ -94,7 +94,15 @@ class _Recorder:
 class FakeServer:
     """Serve an ASGI app on ``127.0.0.1:<port>`` in a background thread."""
 
-    def __init__(self, app: ASGIApp, *, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("fakes listen on loopback only")
         self.host = host
@@ -104,10 +112,13 @@ class FakeServer:
         self._app = _Recorder(app, self._requests, self._lock)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.ssl_certfile = ssl_certfile  # PEM files: serve HTTPS instead of HTTP
+        self.ssl_keyfile = ssl_keyfile
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_certfile else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -127,6 +138,8 @@ class FakeServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
         )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -38,7 +38,11 @@ class HttpCheckConfig(CheckBase):
     body_assertions: BodyAssertions = Field(default_factory=BodyAssertions)
     max_latency: Duration | None = Field(None, description="slower answers fail the check")
     follow_redirects: bool = True
-    verify_tls: bool = True
+    verify_tls: bool = Field(
+        True, description="false accepts any certificate (its expiry is still read)"
+    )
+    ca_file: str | None = Field(None, description="PEM file of CAs to trust besides the system's")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1, description="bytes of body read at most")
     tls_expiry_warning: Duration = Field(
         Duration(14 * 86400), description="certificate expiry closer than this is reported"
     )

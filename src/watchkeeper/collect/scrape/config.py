@@ -19,7 +19,6 @@ class BasicAuth(StrictModel):
 class ScrapeConfig(CheckBase):
     type: Literal["scrape"] = "scrape"
     url: str = Field(description="URL of the metrics endpoint, e.g. http://host:9100/metrics")
-    job: str | None = Field(None, description="job label (default: the service name)")
     honor_labels: bool = False
     params: dict[str, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
@@ -27,6 +26,11 @@ class ScrapeConfig(CheckBase):
     bearer_token: Secret | None = None
     sample_limit: int = Field(0, ge=0, description="0 = no limit; more samples fail the scrape")
     verify_tls: bool = True
+    ca_file: str | None = Field(None, description="PEM file of CAs to trust besides the system's")
+    honor_timestamps: bool = Field(True, description="use timestamps given in the exposition")
+    body_size_limit: int = Field(
+        50 * 1024 * 1024, ge=1, description="bytes; a larger answer fails the scrape"
+    )
 
     @field_validator("url")
     @classmethod

@@ -1,0 +1,1 @@
+"""``type: heartbeat``: push checks. Cron jobs ping a URL; missing pings mark the check down."""
