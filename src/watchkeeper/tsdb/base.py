@@ -28,7 +28,8 @@ def is_stale_nan(value: float) -> bool:
 
 def stale_mask(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     """Vectorised :func:`is_stale_nan` over a float64 array."""
-    return values.view(np.uint64) == np.uint64(STALE_NAN_BITS)
+    mask: npt.NDArray[np.bool_] = values.view(np.uint64) == np.uint64(STALE_NAN_BITS)
+    return mask
 
 
 Sample = tuple[Labels, int, float]
@@ -108,3 +109,37 @@ class SeriesStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+ROLLUP_RESOLUTIONS_MS = (300_000, 3_600_000)
+"""Rollup bucket sizes an engine may ask for: 5 minutes and 1 hour."""
+
+
+@dataclass(frozen=True, slots=True)
+class RollupData:
+    """One series' rollup buckets, sorted by bucket start. A bucket covers
+    ``[timestamps[i], timestamps[i] + resolution)``; NaN samples (staleness markers
+    included) are not counted, and a bucket without other samples is absent."""
+
+    labels: Labels
+    timestamps: npt.NDArray[np.int64]
+    min: npt.NDArray[np.float64]
+    max: npt.NDArray[np.float64]
+    sum: npt.NDArray[np.float64]
+    count: npt.NDArray[np.int64]
+
+
+class RollupSource(Protocol):
+    """Optional: engines that keep downsampled rollups. Check with ``isinstance``-free duck
+    typing (``getattr(store, "select_rollups", None)``); long-range queries may use it."""
+
+    def select_rollups(
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        resolution_ms: int,
+    ) -> list[RollupData]:
+        """Buckets of ``resolution_ms`` (one of :data:`ROLLUP_RESOLUTIONS_MS`) whose start
+        lies in ``[start_ms, end_ms]``, for every series matching all matchers."""
+        ...

@@ -1,0 +1,206 @@
+"""Chunk encoding: a series' samples as a compact, compressed blob, bit-exact.
+
+Layout (little endian)::
+
+    header  B version | B value mode | B decimal scale | B ts dtype | B value dtype
+            I sample count | I special count
+    body    compressed(first ts: q | ts delta-of-deltas: ts dtype[n-1]
+                       | value payload | special positions: I[k] | special bits: Q[k])
+
+Timestamps are stored as delta-of-deltas (regular scrapes make them zero or tiny), narrowed
+to the smallest integer type that holds them. Values use the first mode that reproduces
+every bit:
+
+- ``DECIMAL``: the values are integers once multiplied by ``10**scale`` (counters, gauges
+  with a few decimals): stored as integer deltas (or raw integers when smaller), narrowed.
+  Non-finite values (NaN payloads such as the staleness marker, infinities) are kept aside
+  as (position, bits) pairs.
+- ``XOR``: each value's bits XOR the previous value's bits (the Gorilla idea), byte-shuffled
+  so the compressor sees long runs of equal bytes.
+
+The compressor is zstd (via ``cramjam``); ``bench/tsdb_codec.py`` measures it against zlib
+and lz4 and the decimal/XOR modes against each other.
+"""
+
+from __future__ import annotations
+
+import struct
+from enum import IntEnum
+from typing import Any
+
+import cramjam
+import numpy as np
+import numpy.typing as npt
+
+VERSION = 1
+_HEADER = struct.Struct("<BBBBBII")
+_MAX_SCALE = 6
+_EXACT_LIMIT = float(2**52)
+_DTYPES: tuple[type[np.signedinteger[Any]], ...] = (np.int8, np.int16, np.int32, np.int64)
+_LIMITS = [(np.iinfo(d).min, np.iinfo(d).max) for d in _DTYPES]
+_ZSTD_LEVEL = 3
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+class ValueMode(IntEnum):
+    XOR = 0
+    DECIMAL_RAW = 1
+    DECIMAL_DELTA = 2
+
+
+class ChunkFormatError(ValueError):
+    """A stored chunk cannot be decoded (corrupt or from a newer version)."""
+
+
+def _narrow(values: I64) -> tuple[int, bytes]:
+    if values.size == 0:
+        return 0, b""
+    lo, hi = int(values.min()), int(values.max())
+    for code, (dmin, dmax) in enumerate(_LIMITS):
+        if dmin <= lo and hi <= dmax:
+            return code, values.astype(_DTYPES[code]).tobytes()
+    return 3, values.tobytes()  # pragma: no cover - int64 always fits
+
+
+def _span(values: I64) -> int:
+    if values.size == 0:
+        return 0
+    return max(abs(int(values.min())), abs(int(values.max())))
+
+
+def _decimal(values: F64) -> tuple[int, I64, npt.NDArray[np.bool_]] | None:
+    """(scale, integers, non-finite mask) when every finite value is an exact decimal."""
+    special = ~np.isfinite(values)
+    finite = values[~special] if special.any() else values
+    if finite.size == 0:
+        return 0, np.zeros(values.size, dtype=np.int64), special
+    if float(np.abs(finite).max()) >= _EXACT_LIMIT:
+        return None
+    with np.errstate(all="ignore"):
+        for scale in range(_MAX_SCALE + 1):
+            factor = float(10**scale)
+            rounded = np.rint(finite * factor)
+            if float(np.abs(rounded).max()) >= _EXACT_LIMIT:
+                return None
+            ints = rounded.astype(np.int64)
+            back = ints.astype(np.float64)
+            if scale:
+                back /= factor
+            if np.array_equal(back.view(np.uint64), finite.view(np.uint64)):
+                out = np.zeros(values.size, dtype=np.int64)
+                if special.any():
+                    out[~special] = ints
+                    # Carry the previous integer into the gaps so deltas stay small.
+                    idx = np.where(~special, np.arange(values.size), 0)
+                    np.maximum.accumulate(idx, out=idx)
+                    out = out[idx]
+                else:
+                    out = ints
+                return scale, out, special
+    return None
+
+
+def encode_chunk(timestamps: I64, values: F64) -> bytes:
+    """Encode sorted timestamps (ms) and their values; bit-exact on decode."""
+    n = int(timestamps.size)
+    if n != values.size:
+        raise ValueError("timestamps and values differ in length")
+    ts = np.ascontiguousarray(timestamps, dtype=np.int64)
+    vals = np.ascontiguousarray(values, dtype=np.float64)
+    parts: list[bytes] = []
+    if n == 0:
+        return _HEADER.pack(VERSION, ValueMode.XOR, 0, 0, 0, 0, 0)
+    parts.append(struct.pack("<q", int(ts[0])))
+    deltas = np.diff(ts)
+    dod = np.diff(deltas, prepend=np.int64(0)) if deltas.size else deltas
+    ts_code, ts_bytes = _narrow(dod)
+    parts.append(ts_bytes)
+    dec = _decimal(vals)
+    specials_pos = b""
+    specials_bits = b""
+    n_special = 0
+    if dec is not None:
+        scale, ints, special = dec
+        delta = np.diff(ints)
+        if _span(delta) < _span(ints):
+            mode = ValueMode.DECIMAL_DELTA
+            val_code, val_bytes = _narrow(delta)
+            val_bytes = struct.pack("<q", int(ints[0])) + val_bytes
+        else:
+            mode = ValueMode.DECIMAL_RAW
+            val_code, val_bytes = _narrow(ints)
+        if special.any():
+            pos = np.flatnonzero(special).astype(np.uint32)
+            n_special = int(pos.size)
+            specials_pos = pos.tobytes()
+            specials_bits = vals[special].view(np.uint64).tobytes()
+    else:
+        scale, val_code = 0, 3
+        mode = ValueMode.XOR
+        bits = vals.view(np.uint64)
+        xored = np.bitwise_xor(bits, np.concatenate(([np.uint64(0)], bits[:-1])))
+        val_bytes = xored.view(np.uint8).reshape(n, 8).T.tobytes()
+    parts += [val_bytes, specials_pos, specials_bits]
+    header = _HEADER.pack(VERSION, mode, scale, ts_code, val_code, n, n_special)
+    body = bytes(cramjam.zstd.compress(b"".join(parts), level=_ZSTD_LEVEL))
+    return header + body
+
+
+def decode_chunk(data: bytes) -> tuple[I64, F64]:
+    """The timestamps and values of an encoded chunk."""
+    if len(data) < _HEADER.size:
+        raise ChunkFormatError("chunk too short")
+    version, mode, scale, ts_code, val_code, n, n_special = _HEADER.unpack_from(data)
+    if version != VERSION or mode > 2 or ts_code > 3 or val_code > 3 or scale > _MAX_SCALE:
+        raise ChunkFormatError(f"unknown chunk format (version {version}, mode {mode})")
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    try:
+        body = bytes(cramjam.zstd.decompress(memoryview(data)[_HEADER.size :]))
+    except cramjam.DecompressionError as exc:
+        raise ChunkFormatError(f"chunk body does not decompress: {exc}") from None
+    ts_dtype = np.dtype(_DTYPES[ts_code])
+    val_dtype = np.dtype(_DTYPES[val_code])
+    ts_len = (n - 1) * ts_dtype.itemsize
+    if mode == ValueMode.XOR:
+        val_len = n * 8
+    elif mode == ValueMode.DECIMAL_DELTA:
+        val_len = 8 + (n - 1) * val_dtype.itemsize
+    else:
+        val_len = n * val_dtype.itemsize
+    need = 8 + ts_len + val_len + n_special * 12
+    if len(body) != need:
+        raise ChunkFormatError(f"chunk body has {len(body)} bytes, expected {need}")
+    first = struct.unpack_from("<q", body)[0]
+    dod = np.frombuffer(body, dtype=ts_dtype, count=n - 1, offset=8).astype(np.int64)
+    ts = np.empty(n, dtype=np.int64)
+    ts[0] = first
+    if n > 1:
+        np.cumsum(np.cumsum(dod), out=ts[1:])
+        ts[1:] += first
+    off = 8 + ts_len
+    if mode == ValueMode.XOR:
+        shuffled = np.frombuffer(body, dtype=np.uint8, count=n * 8, offset=off)
+        xored = np.ascontiguousarray(shuffled.reshape(8, n).T).view(np.uint64).reshape(n)
+        vals = np.bitwise_xor.accumulate(xored).view(np.float64)
+        return ts, vals
+    if mode == ValueMode.DECIMAL_DELTA:
+        ints = np.empty(n, dtype=np.int64)
+        ints[0] = struct.unpack_from("<q", body, off)[0]
+        if n > 1:
+            rest = np.frombuffer(body, dtype=val_dtype, count=n - 1, offset=off + 8)
+            np.cumsum(rest, dtype=np.int64, out=ints[1:])
+            ints[1:] += ints[0]
+    else:
+        ints = np.frombuffer(body, dtype=val_dtype, count=n, offset=off).astype(np.int64)
+    vals = ints.astype(np.float64)
+    if scale:
+        vals /= float(10**scale)
+    if n_special:
+        off += val_len
+        pos = np.frombuffer(body, dtype=np.uint32, count=n_special, offset=off)
+        bits = np.frombuffer(body, dtype=np.uint64, count=n_special, offset=off + 4 * n_special)
+        vals.view(np.uint64)[pos] = bits
+    return ts, vals

@@ -1,0 +1,313 @@
+"""The in-memory head: every known series and, for active ones, their recent samples in
+two ``array`` buffers (int64 timestamps, float64 values): 16 bytes a sample, no Python
+object per sample.
+
+Per series the head keeps:
+
+- ``persisted``: how many of the head's leading samples are already in chunks;
+- ``complete_from``: every sample with a timestamp at or after it is in the head, so a
+  query starting there needs no chunk read;
+- ``last_t``/``min_t``: the newest and oldest timestamps the series has anywhere.
+
+Not thread-safe on its own: the store holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+import logging
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from watchkeeper.core.labels import METRIC_NAME, Labels, is_valid_label_name, is_valid_metric_name
+from watchkeeper.tsdb.base import AppendResult, Sample
+from watchkeeper.tsdb.index import SeriesIndex
+
+log = logging.getLogger(__name__)
+
+MIN_T = -(2**63)
+MAX_T = 2**63 - 1
+
+
+class Series:
+    __slots__ = (
+        "complete_from",
+        "id",
+        "labels",
+        "last_t",
+        "min_t",
+        "name",
+        "persisted",
+        "source",
+        "ts",
+        "vals",
+    )
+
+    def __init__(self, sid: int, labels: Labels) -> None:
+        self.id = sid
+        self.labels = labels
+        self.name = labels.get(METRIC_NAME, "")
+        self.source: str | None = None
+        self.ts: array[int] | None = None  # None while inactive
+        self.vals: array[float] | None = None
+        self.persisted = 0
+        self.last_t = MIN_T
+        self.min_t = MAX_T
+        self.complete_from = MIN_T
+
+    def activate(self, source: str | None) -> None:
+        self.ts = array("q")
+        self.vals = array("d")
+        self.source = source
+        self.persisted = 0
+        # Everything at or before the newest persisted sample lives in chunks.
+        self.complete_from = MIN_T if self.last_t == MIN_T else self.last_t + 1
+
+    def insert(self, ts: int, value: float) -> bool:
+        """Insert an out-of-order sample; False when the timestamp is already there."""
+        times = self.ts
+        values = self.vals
+        if times is None or values is None:
+            return False
+        i = bisect_left(times, ts)
+        if i < len(times) and times[i] == ts:
+            return False
+        values.insert(i, value)
+        times.insert(i, ts)
+        if i < self.persisted:
+            # Re-persist from here; the duplicates this writes are dropped on read.
+            self.persisted = i
+        if ts < self.min_t:
+            self.min_t = ts
+        return True
+
+    def head_slice(self, start: int, end: int) -> tuple[array[int], array[float]]:
+        times = self.ts
+        values = self.vals
+        if times is None or values is None:
+            return array("q"), array("d")
+        lo = bisect_left(times, start)
+        hi = bisect_right(times, end, lo)
+        return times[lo:hi], values[lo:hi]
+
+
+@dataclass(slots=True)
+class Limits:
+    max_series: int
+    max_series_per_target: int
+    out_of_order_window_ms: int
+
+
+@dataclass(slots=True)
+class AppendBatch:
+    """What one append accepted, for the write-ahead log."""
+
+    new_series: list[Series] = field(default_factory=list)
+    ids: array[int] = field(default_factory=lambda: array("q"))
+    timestamps: array[int] = field(default_factory=lambda: array("q"))
+    values: array[float] = field(default_factory=lambda: array("d"))
+    names: set[str] | None = None
+    rejected_global: list[Labels] = field(default_factory=list)
+    rejected_target: list[Labels] = field(default_factory=list)
+
+
+class Head:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.index = SeriesIndex()
+        self.series: dict[int, Series] = {}
+        self.by_labels: dict[Labels, Series] = {}
+        self.next_id = 1
+        self.live: dict[int, Series] = {}  # active series: those with head buffers
+        self.per_source: dict[str, int] = {}
+        self.samples = 0  # samples currently in head buffers
+        self.pending_series: list[Series] = []  # created since the last flush
+
+    # ----- series registry
+
+    def add_series(self, sid: int, labels: Labels) -> Series:
+        """Register a known series (loading or replay); idempotent."""
+        existing = self.series.get(sid)
+        if existing is not None:
+            return existing
+        s = Series(sid, labels)
+        self.series[sid] = s
+        self.by_labels[labels] = s
+        self.index.add(sid, labels)
+        if sid >= self.next_id:
+            self.next_id = sid + 1
+        return s
+
+    def activate(self, s: Series, source: str | None) -> None:
+        if s.ts is not None:
+            return
+        s.activate(source)
+        self.live[s.id] = s
+        if source is not None:
+            self.per_source[source] = self.per_source.get(source, 0) + 1
+
+    def deactivate(self, s: Series) -> None:
+        if s.ts is None:
+            return
+        self.samples -= len(s.ts)
+        s.ts = None
+        s.vals = None
+        del self.live[s.id]
+        if s.source is not None:
+            left = self.per_source.get(s.source, 0) - 1
+            if left > 0:
+                self.per_source[s.source] = left
+            else:
+                self.per_source.pop(s.source, None)
+
+    def remove(self, sids: Iterable[int]) -> None:
+        gone: list[tuple[int, Labels]] = []
+        for sid in sids:
+            s = self.series.pop(sid, None)
+            if s is None:
+                continue
+            self.deactivate(s)
+            self.by_labels.pop(s.labels, None)
+            gone.append((sid, s.labels))
+        self.index.remove(gone)
+
+    def _new_series(
+        self, labels: Labels, known: Series | None, source: str | None, batch: AppendBatch
+    ) -> Series | None:
+        limits = self.limits
+        if len(self.live) >= limits.max_series:
+            batch.rejected_global.append(labels)
+            return None
+        if source is not None and self.per_source.get(source, 0) >= limits.max_series_per_target:
+            batch.rejected_target.append(labels)
+            return None
+        if known is None:
+            problem = invalid_labels(labels)
+            if problem:
+                raise ValueError(problem)
+            known = Series(self.next_id, labels)
+            self.next_id += 1
+            self.series[known.id] = known
+            self.by_labels[labels] = known
+            self.index.add(known.id, labels)
+            batch.new_series.append(known)
+            self.pending_series.append(known)
+        self.activate(known, source)
+        return known
+
+    # ----- appends
+
+    def append(
+        self, samples: Iterable[Sample], source: str | None, result: AppendResult, track: bool
+    ) -> AppendBatch:
+        batch = AppendBatch(names=set() if track else None)
+        get = self.by_labels.get
+        window = self.limits.out_of_order_window_ms
+        add_id = batch.ids.append
+        add_ts = batch.timestamps.append
+        add_val = batch.values.append
+        names = batch.names
+        rejected: set[Labels] = set()
+        invalid: list[str] = []
+        appended = out_of_order = duplicates = 0
+        for labels, ts, value in samples:
+            s = get(labels)
+            if s is None or s.ts is None:
+                if labels in rejected:
+                    continue
+                try:
+                    s = self._new_series(labels, s, source, batch)
+                except ValueError as exc:
+                    invalid.append(str(exc))
+                    rejected.add(labels)
+                    continue
+                if s is None:
+                    rejected.add(labels)
+                    continue
+            times = s.ts
+            values = s.vals
+            if times is None or values is None:  # pragma: no cover - activated above
+                continue
+            try:
+                if ts > s.last_t:
+                    values.append(value)
+                    times.append(ts)
+                    s.last_t = ts
+                    if ts < s.min_t:
+                        s.min_t = ts
+                elif ts == s.last_t:
+                    duplicates += 1
+                    continue
+                elif ts < s.last_t - window:
+                    out_of_order += 1
+                    continue
+                elif not s.insert(ts, value):
+                    duplicates += 1
+                    continue
+                add_val(value)
+                add_ts(ts)
+            except (TypeError, OverflowError):
+                if len(values) > len(times):
+                    values.pop()
+                invalid.append(
+                    f"sample {labels}: timestamp must be an integer of milliseconds and the "
+                    f"value a number, got {ts!r} and {value!r}"
+                )
+                continue
+            add_id(s.id)
+            if names is not None:
+                names.add(s.name)
+            appended += 1
+        self.samples += appended
+        result.appended += appended
+        result.out_of_order += out_of_order
+        result.duplicates += duplicates
+        result.rejected_series += len(batch.rejected_global) + len(batch.rejected_target)
+        if invalid:
+            more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+            result.errors.append(invalid[0] + more)
+        return batch
+
+    def replay(self, ids: Iterable[int], times: Iterable[int], values: Iterable[float]) -> int:
+        """Re-apply logged samples (restart); no limits, no window. Returns how many."""
+        n = 0
+        series = self.series
+        for sid, ts, value in zip(ids, times, values, strict=True):
+            s = series.get(sid)
+            if s is None:
+                continue
+            if s.ts is None:
+                self.activate(s, None)
+            if s.ts is None or s.vals is None:  # pragma: no cover - activated above
+                continue
+            if ts > s.last_t:
+                s.ts.append(ts)
+                s.vals.append(value)
+                s.last_t = ts
+                if ts < s.min_t:
+                    s.min_t = ts
+            elif not s.insert(ts, value):
+                continue
+            n += 1
+        self.samples += n
+        return n
+
+
+def invalid_labels(labels: Labels) -> str | None:
+    """Why a new series' labels cannot be stored, or None."""
+    name = labels.get(METRIC_NAME)
+    if not name:
+        return f"series {labels} has no metric name (__name__); every sample needs one"
+    if not is_valid_metric_name(name):
+        return (
+            f"metric name {name!r} is invalid: use letters, digits, _ and : "
+            "and do not start with a digit"
+        )
+    for label in labels:
+        if not is_valid_label_name(label):
+            return (
+                f"label name {label!r} of {labels} is invalid: use letters, digits and _ "
+                "and do not start with a digit"
+            )
+    return None

@@ -1,0 +1,290 @@
+"""Moving data out of the head and keeping the chunk store tidy: head flushes, compaction of
+finished 2-hour windows (with rollups), retention, and reading chunks back.
+
+Everything here runs on the maintenance thread (or in tests, when called directly); the
+store's lock is held only to take snapshots and to trim, never while encoding or writing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from watchkeeper.core.clock import Clock, now_ms
+from watchkeeper.tsdb import rollups
+from watchkeeper.tsdb.backend import ChunkBackend, ChunkRef, ChunkRow, RollupRow, WriteBatch
+from watchkeeper.tsdb.codec import F64, I64, decode_chunk, encode_chunk
+from watchkeeper.tsdb.head import MAX_T, Head, Series
+from watchkeeper.tsdb.metrics import StoreMetrics
+from watchkeeper.tsdb.wal import WriteAheadLog, labels_to_json
+
+log = logging.getLogger(__name__)
+
+WINDOW_MS = 2 * 3600 * 1000
+META_WAL_SEGMENT = "wal_flushed_segment"
+META_COMPACTED_UNTIL = "compacted_until"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    retention_ms: int
+    rollup_retention_ms: dict[int, int]
+    out_of_order_window_ms: int
+    head_window_ms: int
+
+
+@dataclass(slots=True)
+class Core:
+    """The parts of a store that maintenance works on."""
+
+    lock: threading.RLock
+    head: Head
+    backend: ChunkBackend
+    wal: WriteAheadLog | None
+    clock: Clock
+    settings: Settings
+    metrics: StoreMetrics
+    maintenance_lock: threading.Lock = field(default_factory=threading.Lock)
+    compacted_until: int = -(2**63)
+
+
+def merge_parts(ts_parts: Sequence[I64], val_parts: Sequence[F64]) -> tuple[I64, F64]:
+    """Concatenate pieces in write order; sort by time, keeping the first write of a
+    timestamp."""
+    if len(ts_parts) == 1:
+        return ts_parts[0], val_parts[0]
+    ts = np.concatenate(ts_parts)
+    vals = np.concatenate(val_parts)
+    if ts.size > 1 and not bool(np.all(ts[1:] > ts[:-1])):
+        order = np.argsort(ts, kind="stable")
+        ts = ts[order]
+        vals = vals[order]
+        keep = np.empty(ts.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(ts[1:], ts[:-1], out=keep[1:])
+        ts = ts[keep]
+        vals = vals[keep]
+    return ts, vals
+
+
+def read_chunks(
+    backend: ChunkBackend, ids: Sequence[int], start: int, end: int
+) -> dict[int, tuple[list[I64], list[F64]]]:
+    """Decoded chunk samples in ``[start, end]`` per series, in write order."""
+    out: dict[int, tuple[list[I64], list[F64]]] = {}
+    for sid, data in backend.read(ids, start, end):
+        ts, vals = decode_chunk(data)
+        if ts[0] < start or ts[-1] > end:
+            lo = int(np.searchsorted(ts, start, side="left"))
+            hi = int(np.searchsorted(ts, end, side="right"))
+            ts, vals = ts[lo:hi], vals[lo:hi]
+        if ts.size:
+            parts = out.get(sid)
+            if parts is None:
+                out[sid] = ([ts], [vals])
+            else:
+                parts[0].append(ts)
+                parts[1].append(vals)
+    return out
+
+
+# ----- head flush
+
+
+def flush_head(core: Core) -> int:
+    """Write the head's unpersisted samples as level-0 chunks; returns how many samples."""
+    with core.maintenance_lock:
+        return _flush(core)
+
+
+def _flush(core: Core) -> int:
+    head = core.head
+    with core.lock:
+        segment = core.wal.rotate() if core.wal is not None else 0
+        new_series = head.pending_series
+        head.pending_series = []
+        snapshot: list[tuple[Series, int, I64, F64]] = []
+        for s in head.live.values():
+            times, values = s.ts, s.vals
+            if times is None or values is None or s.persisted >= len(times):
+                continue
+            p = s.persisted
+            ts = np.frombuffer(times[p:], dtype=np.int64)
+            vals = np.frombuffer(values[p:], dtype=np.float64)
+            snapshot.append((s, p, ts, vals))
+            s.persisted = len(times)
+    batch = WriteBatch(series=[(s.id, labels_to_json(s.labels)) for s in new_series])
+    samples = 0
+    for s, _, ts, vals in snapshot:
+        batch.chunks.append(
+            ChunkRow(s.id, 0, int(ts[0]), int(ts[-1]), int(ts.size), encode_chunk(ts, vals))
+        )
+        samples += int(ts.size)
+    if core.wal is not None:
+        batch.meta[META_WAL_SEGMENT] = str(segment)
+    try:
+        core.backend.write(batch)
+    except Exception:
+        with core.lock:
+            head.pending_series[:0] = new_series
+            for s, p, _, _ in snapshot:
+                s.persisted = min(s.persisted, p)
+        core.metrics.flush_failures.inc()
+        raise
+    if core.wal is not None:
+        core.wal.remove_upto(segment)
+    _trim(core)
+    core.metrics.flushes.inc()
+    return samples
+
+
+def _trim(core: Core) -> None:
+    """Drop persisted samples older than the head window; retire idle series."""
+    keep_from = now_ms(core.clock) - core.settings.head_window_ms
+    head = core.head
+    with core.lock:
+        for s in list(head.live.values()):
+            times, values = s.ts, s.vals
+            if times is None or values is None:
+                continue
+            cut = min(bisect_left(times, keep_from), s.persisted)
+            if cut:
+                del times[:cut]
+                del values[:cut]
+                s.persisted -= cut
+                head.samples -= cut
+                s.complete_from = times[0] if times else s.last_t + 1
+            if not times and s.last_t < keep_from:
+                head.deactivate(s)
+
+
+# ----- compaction
+
+
+def compact(core: Core) -> int:
+    """Merge level-0 chunks of finished windows into one chunk per series and window and
+    compute their rollups; then apply retention. Returns how many series were compacted."""
+    with core.maintenance_lock:
+        done = _compact(core)
+        _retention(core)
+        core.metrics.compactions.inc()
+        return done
+
+
+def _compact(core: Core) -> int:
+    now = now_ms(core.clock)
+    before = (now - core.settings.out_of_order_window_ms) // WINDOW_MS * WINDOW_MS
+    refs = core.backend.chunk_refs(0, before)
+    by_series: dict[int, list[ChunkRef]] = defaultdict(list)
+    for ref in refs:
+        by_series[ref.series_id].append(ref)
+    batch = WriteBatch()
+    done = 0
+    for sid, level0 in by_series.items():
+        _compact_series(core, sid, level0, batch)
+        done += 1
+        if len(batch.chunks) >= 2000:
+            core.backend.write(batch)
+            batch = WriteBatch()
+    if before > core.compacted_until:
+        batch.meta[META_COMPACTED_UNTIL] = str(before)
+    core.backend.write(batch)
+    core.compacted_until = max(core.compacted_until, before)
+    return done
+
+
+def _compact_series(core: Core, sid: int, level0: list[ChunkRef], batch: WriteBatch) -> None:
+    windows = {w for r in level0 for w in range(r.min_t // WINDOW_MS, r.max_t // WINDOW_MS + 1)}
+    lo = min(windows) * WINDOW_MS
+    hi = (max(windows) + 1) * WINDOW_MS - 1
+    chosen = {r.id for r in level0}
+    old: list[tuple[ChunkRef, bytes]] = []
+    new: list[tuple[ChunkRef, bytes]] = []
+    for ref, data in core.backend.series_chunks(sid, lo, hi):
+        if ref.id in chosen:
+            new.append((ref, data))
+        elif ref.level == 1 and ref.min_t // WINDOW_MS in windows:
+            old.append((ref, data))
+    decoded = [decode_chunk(data) for _, data in old + new]
+    ts, vals = merge_parts([d[0] for d in decoded], [d[1] for d in decoded])
+    batch.delete_chunks.extend(ref.id for ref, _ in old + new)
+    bucket = ts // WINDOW_MS
+    bounds = np.flatnonzero(np.diff(bucket)) + 1
+    edges = [0, *bounds.tolist(), int(ts.size)]
+    for a, b in itertools.pairwise(edges):
+        wts, wvals = ts[a:b], vals[a:b]
+        batch.chunks.append(
+            ChunkRow(sid, 1, int(wts[0]), int(wts[-1]), int(wts.size), encode_chunk(wts, wvals))
+        )
+    rows: dict[tuple[int, int], rollups.Buckets] = {}
+    for w in sorted(windows):
+        w_lo = w * WINDOW_MS
+        w_hi = w_lo + WINDOW_MS
+        a = int(np.searchsorted(ts, w_lo, side="left"))
+        b = int(np.searchsorted(ts, w_hi, side="left"))
+        for res in rollups.RESOLUTIONS_MS:
+            span = rollups.ROW_SPAN_MS[res]
+            row_start = w_lo // span * span
+            base = rows.get((res, row_start))
+            if base is None and span == WINDOW_MS:
+                base = rollups.empty_buckets()
+            elif base is None:
+                stored = list(core.backend.read_rollups([sid], res, row_start, row_start))
+                base = rollups.decode(stored[0].data) if stored else rollups.empty_buckets()
+            fresh = rollups.compute(ts[a:b], vals[a:b], res)
+            rows[(res, row_start)] = rollups.merge(base, fresh, w_lo, w_hi)
+    for (res, row_start), buckets in rows.items():
+        batch.rollups.append(RollupRow(sid, res, row_start, rollups.encode(buckets)))
+
+
+# ----- retention
+
+
+def _retention(core: Core) -> None:
+    now = now_ms(core.clock)
+    raw_before = now - core.settings.retention_ms
+    cuts = {
+        res: now - keep - rollups.ROW_SPAN_MS[res]
+        for res, keep in core.settings.rollup_retention_ms.items()
+    }
+    core.backend.expire(raw_before, cuts)
+    orphans = core.backend.orphans()
+    if not orphans:
+        return
+    with core.lock:
+        gone = [
+            sid for sid in orphans if (s := core.head.series.get(sid)) is not None and s.ts is None
+        ]
+        core.head.remove(gone)
+    if gone:
+        core.backend.write(WriteBatch(delete_series=gone))
+        log.info("retention removed %d series with no data left", len(gone))
+
+
+# ----- restart
+
+
+def reload_head(core: Core) -> None:
+    """Bring the last ``head_window`` of persisted samples back into the head."""
+    keep_from = now_ms(core.clock) - core.settings.head_window_ms
+    head = core.head
+    recent = [s.id for s in head.series.values() if s.last_t >= keep_from]
+    loaded = read_chunks(core.backend, recent, keep_from, MAX_T)
+    for sid, (ts_parts, val_parts) in loaded.items():
+        s = head.series[sid]
+        ts, vals = merge_parts(ts_parts, val_parts)
+        head.activate(s, None)
+        if s.ts is None or s.vals is None:  # pragma: no cover - activated above
+            continue
+        s.ts.frombytes(ts.tobytes())
+        s.vals.frombytes(vals.tobytes())
+        s.persisted = len(s.ts)
+        s.complete_from = keep_from
+        head.samples += len(s.ts)
