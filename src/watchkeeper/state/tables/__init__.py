@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from watchkeeper.state.metadata import metadata
 from watchkeeper.state.tables import (
+    alerting,  # noqa: F401
     notify,  # noqa: F401
     rules,  # noqa: F401
     security,  # noqa: F401
