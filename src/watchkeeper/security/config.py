@@ -16,18 +16,18 @@ DEFAULT_KEY_ENV = "WATCHKEEPER_SECRET_KEY"
 
 class SessionConfig(StrictModel):
     lifetime: Duration = Field(
-        Duration(12 * 3600), description="a login ends this long after it began"
+        default=Duration(12 * 3600), description="a login ends this long after it began"
     )
     idle_timeout: Duration = Field(
-        Duration(2 * 3600), description="a login ends after this long without a request"
+        default=Duration(2 * 3600), description="a login ends after this long without a request"
     )
     cookie_secure: Literal["auto", "always", "never"] = Field(
-        "auto",
+        default="auto",
         description="Secure flag of the session cookie: auto sets it when the request came "
         "over HTTPS (behind a TLS-terminating proxy, use always)",
     )
     same_site: Literal["lax", "strict"] = Field(
-        "lax",
+        default="lax",
         description="lax keeps you logged in when you follow a link from a notification; "
         "strict never sends the cookie on cross-site navigation",
     )
@@ -40,12 +40,12 @@ class SessionConfig(StrictModel):
 
 
 class LoginRateLimitConfig(StrictModel):
-    window: Duration = Field(Duration(15 * 60), description="failed logins count this long")
+    window: Duration = Field(default=Duration(15 * 60), description="failed logins count this long")
     max_failures_per_user: int = Field(
-        5, ge=1, description="failed logins for one user name within the window"
+        default=5, ge=1, description="failed logins for one user name within the window"
     )
     max_failures_per_ip: int = Field(
-        20, ge=1, description="failed logins from one address within the window"
+        default=20, ge=1, description="failed logins from one address within the window"
     )
 
 
@@ -53,11 +53,11 @@ class Argon2Config(StrictModel):
     """argon2id parameters; the defaults are RFC 9106's second recommendation (the
     argon2-cffi defaults). Hashes made with other parameters are upgraded at next login."""
 
-    time_cost: int = Field(3, ge=1, description="iterations")
-    memory_cost: int = Field(65536, ge=8, description="memory in KiB")
-    parallelism: int = Field(4, ge=1, description="lanes")
-    hash_len: int = Field(32, ge=16)
-    salt_len: int = Field(16, ge=16)
+    time_cost: int = Field(default=3, ge=1, description="iterations")
+    memory_cost: int = Field(default=65536, ge=8, description="memory in KiB")
+    parallelism: int = Field(default=4, ge=1, description="lanes")
+    hash_len: int = Field(default=32, ge=16)
+    salt_len: int = Field(default=16, ge=16)
 
     @model_validator(mode="after")
     def _memory_for_lanes(self) -> Argon2Config:
@@ -71,25 +71,26 @@ class Argon2Config(StrictModel):
 
 class SecurityConfig(StrictModel):
     key_env: str = Field(
-        DEFAULT_KEY_ENV,
+        default=DEFAULT_KEY_ENV,
         description="environment variable holding the encryption key (base64 of 32 bytes, "
         "or 'id:base64' entries separated by commas, the first being current)",
     )
     key_file: str | None = Field(
-        None,
+        default=None,
         description="file holding the encryption key (same format as the variable); must be "
         "outside the data directory. Used when the variable is not set",
     )
-    session: SessionConfig = Field(default_factory=SessionConfig)
-    login_rate_limit: LoginRateLimitConfig = Field(default_factory=LoginRateLimitConfig)
-    argon2: Argon2Config = Field(default_factory=Argon2Config)
+    session: SessionConfig = Field(default=SessionConfig())
+    login_rate_limit: LoginRateLimitConfig = Field(default=LoginRateLimitConfig())
+    argon2: Argon2Config = Field(default=Argon2Config())
     anonymous_role: Role | None = Field(
-        None,
+        default=None,
         description="role of visitors who are not logged in (only viewer, for a read-only "
         "demo dashboard); by default they see the status page only",
     )
     hsts_max_age: Duration = Field(
-        Duration(2 * 365 * 86400), description="Strict-Transport-Security max-age under HTTPS"
+        default=Duration(2 * 365 * 86400),
+        description="Strict-Transport-Security max-age under HTTPS",
     )
     hsts_include_subdomains: bool = False
 
