@@ -106,6 +106,7 @@ class DeliveryReceipt:
     summary: str  # short, for the delivery log ("200 OK", "250 queued as ...")
     remote_id: str | None = None  # e.g. Slack message ts, Opsgenie request id
     state: dict[str, Any] = field(default_factory=dict)  # kept per (receiver, group) for threads
+    skipped: bool = False  # the channel had nothing to send for this event (not a failure)
 
 
 class Notifier(Protocol):
@@ -113,7 +114,9 @@ class Notifier(Protocol):
 
     ``send`` returns a receipt or raises :class:`~watchkeeper.core.errors.DeliveryError`
     that says whether the failure is retryable. ``state`` is what earlier receipts for the
-    same alert group left (message ids for threading and updates)."""
+    same alert group left (message ids for threading and updates); a notifier may also update
+    it in place as it makes progress (e.g. which SMS recipients were reached), and the
+    outbox keeps that even when ``send`` then raises."""
 
     channel: ClassVar[str]
     send_resolved: bool

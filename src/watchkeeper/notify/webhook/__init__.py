@@ -1,1 +1,1 @@
-"""The ``webhook`` channel: the Alertmanager webhook payload (version 4)."""
+"""The ``webhook`` channel: the Alertmanager webhook payload (version 4) or a custom body."""
