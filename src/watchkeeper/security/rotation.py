@@ -42,16 +42,16 @@ def key_usage(conn: Connection, meta: sa.MetaData = metadata) -> dict[str, int]:
 
 def reencrypt_all(
     conn: Connection,
-    old: SecretBox,
-    new: SecretBox,
+    box: SecretBox,
     *,
     audit: AuditLog,
     actor: Principal,
     remote_addr: str = "",
     meta: sa.MetaData = metadata,
 ) -> RotationReport:
-    """Decrypt every value of every encrypted column with ``old`` and store it encrypted
-    with ``new``'s primary key, on ``conn`` (the caller's transaction)."""
+    """Re-encrypt every value of every encrypted column under ``box``'s primary key, on
+    ``conn`` (the caller's transaction). ``box`` holds the new key first and every key the
+    stored values may be under after it (``ring.with_new_primary(new_key)``)."""
     before = key_usage(conn, meta)
     columns: dict[str, int] = {}
     for enc in encrypted_columns(meta):
@@ -69,20 +69,20 @@ def reencrypt_all(
                 q = q.where(pk > last)
             rows = conn.execute(q).all()
             for key, value in rows:
-                plain = old.decrypt(str(value), enc.context)
+                plain = box.decrypt(str(value), enc.context)
                 conn.execute(
                     sa.update(enc.table)
                     .where(pk == key)
-                    .values({enc.column.name: new.encrypt(plain, enc.context)})
+                    .values({enc.column.name: box.encrypt(plain, enc.context)})
                 )
                 count += 1
             if len(rows) < _BATCH:
                 break
             last = rows[-1][0]
         columns[enc.context] = count
-    retired = tuple(sorted(k for k in before if k != new.primary_key_id))
+    retired = tuple(sorted(k for k in before if k != box.primary_key_id))
     report = RotationReport(
-        new_key_id=new.primary_key_id,
+        new_key_id=box.primary_key_id,
         retired_key_ids=retired,
         values=sum(columns.values()),
         columns=columns,
