@@ -78,8 +78,8 @@ class ChunkBackend(Protocol):
         """(series id, chunk) of chunks overlapping ``[start, end]``, by series then id."""
         ...
 
-    def chunk_refs(self, level: int, max_t_before: int) -> list[ChunkRef]:
-        """Chunks of one level that end before a time, by series then id."""
+    def chunk_refs(self, level: int, min_t_before: int) -> list[ChunkRef]:
+        """Chunks of one level that start before a time, by series then id."""
         ...
 
     def series_chunks(
@@ -164,12 +164,12 @@ class MemoryBackend:
             ]
         return iter(out)
 
-    def chunk_refs(self, level: int, max_t_before: int) -> list[ChunkRef]:
+    def chunk_refs(self, level: int, min_t_before: int) -> list[ChunkRef]:
         with self._lock:
             refs = [
                 ref
                 for ref, _ in self._chunks.values()
-                if ref.level == level and ref.max_t < max_t_before
+                if ref.level == level and ref.min_t < min_t_before
             ]
         return sorted(refs, key=lambda r: (r.series_id, r.id))
 

@@ -392,7 +392,7 @@ class EmbeddedStore:
         if end_ms >= compacted:
             raw_start = max(first, compacted)
             for data in self.select(matchers, raw_start, end_ms):
-                sid = self._head.by_labels[data.labels].id
+                sid = self._head.by_labels[data.labels.items_tuple].id
                 raw[sid] = rollups.compute(data.timestamps, data.values, resolution_ms)
         out = []
         for s in found:

@@ -117,7 +117,8 @@ class Head:
         self.limits = limits
         self.index = SeriesIndex()
         self.series: dict[int, Series] = {}
-        self.by_labels: dict[Labels, Series] = {}
+        # Keyed by the label tuple: C-level hashing and equality, no Python calls per sample.
+        self.by_labels: dict[tuple[tuple[str, str], ...], Series] = {}
         self.next_id = 1
         self.live: dict[int, Series] = {}  # active series: those with head buffers
         self.per_source: dict[str, int] = {}
@@ -133,7 +134,7 @@ class Head:
             return existing
         s = Series(sid, labels)
         self.series[sid] = s
-        self.by_labels[labels] = s
+        self.by_labels[labels.items_tuple] = s
         self.index.add(sid, labels)
         if sid >= self.next_id:
             self.next_id = sid + 1
@@ -168,7 +169,7 @@ class Head:
             if s is None:
                 continue
             self.deactivate(s)
-            self.by_labels.pop(s.labels, None)
+            self.by_labels.pop(s.labels.items_tuple, None)
             gone.append((sid, s.labels))
         self.index.remove(gone)
 
@@ -189,7 +190,7 @@ class Head:
             known = Series(self.next_id, labels)
             self.next_id += 1
             self.series[known.id] = known
-            self.by_labels[labels] = known
+            self.by_labels[labels.items_tuple] = known
             self.index.add(known.id, labels)
             batch.new_series.append(known)
             self.pending_series.append(known)
@@ -212,7 +213,7 @@ class Head:
         invalid: list[str] = []
         appended = out_of_order = duplicates = 0
         for labels, ts, value in samples:
-            s = get(labels)
+            s = get(labels.items_tuple)
             if s is None or s.ts is None:
                 if labels in rejected:
                     continue

@@ -20,7 +20,7 @@ import numpy as np
 from watchkeeper.core.clock import Clock, now_ms
 from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.backend import ChunkBackend, ChunkRef, ChunkRow, RollupRow, WriteBatch
-from watchkeeper.tsdb.codec import F64, I64, decode_chunk, encode_chunk
+from watchkeeper.tsdb.codec import F64, I64, decode_chunk, encode_chunk, encode_raw
 from watchkeeper.tsdb.head import MAX_T, Head, Series
 from watchkeeper.tsdb.metrics import StoreMetrics
 from watchkeeper.tsdb.wal import WriteAheadLog, labels_to_json
@@ -110,23 +110,24 @@ def _flush(core: Core) -> int:
         segment = core.wal.rotate() if core.wal is not None else 0
         new_series = head.pending_series
         head.pending_series = []
-        snapshot: list[tuple[Series, int, I64, F64]] = []
+        snapshot: list[tuple[Series, int, int, int, int, bytes]] = []
         for s in head.live.values():
             times, values = s.ts, s.vals
-            if times is None or values is None or s.persisted >= len(times):
+            if times is None or values is None:
                 continue
             p = s.persisted
-            ts = np.frombuffer(times[p:], dtype=np.int64)
-            vals = np.frombuffer(values[p:], dtype=np.float64)
-            snapshot.append((s, p, ts, vals))
-            s.persisted = len(times)
+            n = len(times)
+            if p >= n:
+                continue
+            raw = times[p:].tobytes() + values[p:].tobytes()
+            snapshot.append((s, p, n - p, times[p], times[-1], raw))
+            s.persisted = n
     batch = WriteBatch(series=[(s.id, labels_to_json(s.labels)) for s in new_series])
     samples = 0
-    for s, _, ts, vals in snapshot:
-        batch.chunks.append(
-            ChunkRow(s.id, 0, int(ts[0]), int(ts[-1]), int(ts.size), encode_chunk(ts, vals))
-        )
-        samples += int(ts.size)
+    chunks = batch.chunks
+    for s, _, count, lo, hi, raw in snapshot:
+        chunks.append(ChunkRow(s.id, 0, lo, hi, count, encode_raw(raw, count)))
+        samples += count
     if core.wal is not None:
         batch.meta[META_WAL_SEGMENT] = str(segment)
     try:
@@ -134,7 +135,7 @@ def _flush(core: Core) -> int:
     except Exception:
         with core.lock:
             head.pending_series[:0] = new_series
-            for s, p, _, _ in snapshot:
+            for s, p, *_ in snapshot:
                 s.persisted = min(s.persisted, p)
         core.metrics.flush_failures.inc()
         raise
@@ -169,9 +170,11 @@ def _trim(core: Core) -> None:
 
 
 def compact(core: Core) -> int:
-    """Merge level-0 chunks of finished windows into one chunk per series and window and
-    compute their rollups; then apply retention. Returns how many series were compacted."""
+    """Flush the head, merge the level-0 chunks of finished windows into one chunk per
+    series and window and compute their rollups; then apply retention. Returns how many
+    series were compacted."""
     with core.maintenance_lock:
+        _flush(core)
         done = _compact(core)
         _retention(core)
         core.metrics.compactions.inc()
@@ -188,7 +191,7 @@ def _compact(core: Core) -> int:
     batch = WriteBatch()
     done = 0
     for sid, level0 in by_series.items():
-        _compact_series(core, sid, level0, batch)
+        _compact_series(core, sid, level0, before, batch)
         done += 1
         if len(batch.chunks) >= 2000:
             core.backend.write(batch)
@@ -200,10 +203,18 @@ def _compact(core: Core) -> int:
     return done
 
 
-def _compact_series(core: Core, sid: int, level0: list[ChunkRef], batch: WriteBatch) -> None:
-    windows = {w for r in level0 for w in range(r.min_t // WINDOW_MS, r.max_t // WINDOW_MS + 1)}
+def _compact_series(
+    core: Core, sid: int, level0: list[ChunkRef], before: int, batch: WriteBatch
+) -> None:
+    """Level-0 chunks that start before ``before`` are merged with the level-1 chunks of
+    the windows they touch; what lies at or after ``before`` becomes one new level-0 chunk."""
+    windows = {
+        w
+        for r in level0
+        for w in range(r.min_t // WINDOW_MS, min(r.max_t, before - 1) // WINDOW_MS + 1)
+    }
     lo = min(windows) * WINDOW_MS
-    hi = (max(windows) + 1) * WINDOW_MS - 1
+    hi = max(r.max_t for r in level0)
     chosen = {r.id for r in level0}
     old: list[tuple[ChunkRef, bytes]] = []
     new: list[tuple[ChunkRef, bytes]] = []
@@ -215,10 +226,26 @@ def _compact_series(core: Core, sid: int, level0: list[ChunkRef], batch: WriteBa
     decoded = [decode_chunk(data) for _, data in old + new]
     ts, vals = merge_parts([d[0] for d in decoded], [d[1] for d in decoded])
     batch.delete_chunks.extend(ref.id for ref, _ in old + new)
+    split = int(np.searchsorted(ts, before, side="left"))
+    if split < ts.size:
+        rest_ts, rest_vals = ts[split:], vals[split:]
+        batch.chunks.append(
+            ChunkRow(
+                sid,
+                0,
+                int(rest_ts[0]),
+                int(rest_ts[-1]),
+                int(rest_ts.size),
+                encode_chunk(rest_ts, rest_vals, fast=True),
+            )
+        )
+        ts, vals = ts[:split], vals[:split]
     bucket = ts // WINDOW_MS
     bounds = np.flatnonzero(np.diff(bucket)) + 1
     edges = [0, *bounds.tolist(), int(ts.size)]
     for a, b in itertools.pairwise(edges):
+        if a == b:
+            continue
         wts, wvals = ts[a:b], vals[a:b]
         batch.chunks.append(
             ChunkRow(sid, 1, int(wts[0]), int(wts[-1]), int(wts.size), encode_chunk(wts, wvals))

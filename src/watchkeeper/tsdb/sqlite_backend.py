@@ -142,11 +142,11 @@ class SQLiteBackend:
                 (part, start, end),
             )
 
-    def chunk_refs(self, level: int, max_t_before: int) -> list[ChunkRef]:
+    def chunk_refs(self, level: int, min_t_before: int) -> list[ChunkRef]:
         rows = self._conn().execute(
             "SELECT id, series_id, level, min_t, max_t FROM chunks "
-            "WHERE level = ? AND max_t < ? ORDER BY series_id, id",
-            (level, max_t_before),
+            "WHERE level = ? AND min_t < ? ORDER BY series_id, id",
+            (level, min_t_before),
         )
         return [ChunkRef(*r) for r in rows]
 
