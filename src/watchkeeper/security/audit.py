@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -301,15 +302,33 @@ def write_jsonl(records: Iterable[AuditRecord], out: TextIO) -> int:
     return n
 
 
-def write_csv(records: Iterable[AuditRecord], out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+def csv_lines(records: Iterable[AuditRecord]) -> Iterator[str]:
+    """The header line, then one line per record."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    n = 0
     for rec in records:
         row = asdict(rec) | {"time": rec.time}
         writer.writerow([_csv_cell(row[f]) for f in CSV_FIELDS])
-        n += 1
-    return n
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    if buf.getvalue():  # no records: the header alone
+        yield buf.getvalue()
+
+
+def write_csv(records: Iterable[AuditRecord], out: TextIO) -> int:
+    count = 0
+
+    def counted() -> Iterator[AuditRecord]:
+        nonlocal count
+        for rec in records:
+            count += 1
+            yield rec
+
+    for line in csv_lines(counted()):
+        out.write(line)
+    return count
 
 
 def _csv_cell(value: Any) -> str:

@@ -3,15 +3,19 @@
 Authentication (session cookie, API token; :mod:`watchkeeper.web.auth`) sets
 ``request.state.principal``; a route declares ``dependencies=[Depends(require(Permission.X))]``
 or, for the few pages everyone may reach (the login form), ``Depends(public("why"))``. A
-route with neither is reported by :func:`watchkeeper.web.auth.unguarded_routes`, which the
-test suite runs over the whole app (deny by default).
+route with neither is reported by :func:`unguarded_routes`, which the test suite runs over
+the whole app (deny by default); :func:`route_guards` lists what each route requires, for
+the route x role matrix test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException, Request
+from starlette.routing import BaseRoute, Host, Mount
 
 from watchkeeper.security.permissions import Permission
 from watchkeeper.security.principal import ANONYMOUS, Principal, PrincipalKind
@@ -20,9 +24,12 @@ __all__ = [
     "ANONYMOUS",
     "Principal",
     "PrincipalKind",
+    "RouteGuard",
     "current_principal",
     "public",
     "require",
+    "route_guards",
+    "unguarded_routes",
 ]
 
 
@@ -66,3 +73,77 @@ def public(reason: str) -> Callable[[Request], Principal]:
 
     dependency.public_reason = reason  # type: ignore[attr-defined]
     return dependency
+
+
+@dataclass(frozen=True, slots=True)
+class RouteGuard:
+    """What one route (or mount) requires. ``guarded`` is false for a route that declares
+    neither a permission nor ``public(...)``: deny by default says it must not exist."""
+
+    path: str
+    methods: frozenset[str]
+    name: str
+    permissions: frozenset[Permission]
+    public_reason: str | None
+
+    @property
+    def guarded(self) -> bool:
+        return bool(self.permissions) or self.public_reason is not None
+
+    def __str__(self) -> str:
+        methods = ",".join(sorted(self.methods)) or "*"
+        return f"{methods} {self.path} ({self.name})"
+
+
+def route_guards(app: Any, prefix: str = "") -> list[RouteGuard]:
+    """Every route of a FastAPI/Starlette app (mounted sub-apps included) with the
+    permissions its dependencies require and whether it is declared public."""
+    out: list[RouteGuard] = []
+    for route in _routes(app):
+        path = prefix + str(getattr(route, "path", ""))
+        if isinstance(route, Mount | Host):
+            inner = getattr(route, "app", None)
+            if _routes(inner) or hasattr(inner, "routes"):
+                out.extend(route_guards(inner, path))
+            else:  # a mounted ASGI app (static files, a WSGI bridge): nothing to inspect
+                out.append(RouteGuard(path, frozenset(), route.name or path, frozenset(), None))
+            continue
+        permissions: set[Permission] = set()
+        reasons: list[str] = []
+        for call in _dependency_calls(getattr(route, "dependant", None)):
+            permission = getattr(call, "permission", None)
+            if isinstance(permission, Permission):
+                permissions.add(permission)
+            reason = getattr(call, "public_reason", None)
+            if isinstance(reason, str):
+                reasons.append(reason)
+        out.append(
+            RouteGuard(
+                path=path,
+                methods=frozenset(getattr(route, "methods", None) or ()),
+                name=str(getattr(route, "name", "") or path),
+                permissions=frozenset(permissions),
+                public_reason=reasons[0] if reasons else None,
+            )
+        )
+    return out
+
+
+def unguarded_routes(app: Any, *, allow: Iterable[str] = ()) -> list[RouteGuard]:
+    """Routes that declare neither ``require(...)`` nor ``public(...)``, except the paths in
+    ``allow`` (e.g. ``/static`` for static files, or ``/openapi.json``)."""
+    allowed = set(allow)
+    return [g for g in route_guards(app) if not g.guarded and g.path not in allowed]
+
+
+def _routes(app: Any) -> list[BaseRoute]:
+    routes = getattr(app, "routes", None)
+    return list(routes) if routes else []
+
+
+def _dependency_calls(dependant: Any) -> Iterator[Any]:
+    if dependant is None:
+        return
+    for sub in getattr(dependant, "dependencies", ()):
+        yield sub.call
+        yield from _dependency_calls(sub)
