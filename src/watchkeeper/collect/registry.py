@@ -11,11 +11,19 @@ from pydantic import Field
 
 from watchkeeper.collect.base import Collector, CollectorDeps
 from watchkeeper.collect.config import CheckBase
+from watchkeeper.collect.github.collector import GithubCollector
+from watchkeeper.collect.github.config import GithubCheckConfig
 from watchkeeper.collect.http.collector import HttpCollector
 from watchkeeper.collect.http.config import HttpCheckConfig
+from watchkeeper.collect.render.collector import RenderCollector
+from watchkeeper.collect.render.config import RenderCheckConfig
 from watchkeeper.collect.scrape.collector import ScrapeCollector
 from watchkeeper.collect.scrape.config import ScrapeConfig
+from watchkeeper.collect.supabase.collector import SupabaseCollector
+from watchkeeper.collect.supabase.config import SupabaseCheckConfig
 from watchkeeper.collect.targets import ScheduledTarget
+from watchkeeper.collect.vercel.collector import VercelCollector
+from watchkeeper.collect.vercel.config import VercelCheckConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +35,23 @@ class CollectorKind:
 COLLECTORS: dict[str, CollectorKind] = {
     "http": CollectorKind(HttpCheckConfig, HttpCollector),
     "scrape": CollectorKind(ScrapeConfig, ScrapeCollector),
+    "vercel": CollectorKind(VercelCheckConfig, VercelCollector),
+    "render": CollectorKind(RenderCheckConfig, RenderCollector),
+    "supabase": CollectorKind(SupabaseCheckConfig, SupabaseCollector),
+    "github": CollectorKind(GithubCheckConfig, GithubCollector),
 }
 
 CHECK_CONFIGS = tuple(kind.config for kind in COLLECTORS.values())
 
-CheckConfig = Annotated[HttpCheckConfig | ScrapeConfig, Field(discriminator="type")]
+CheckConfig = Annotated[
+    HttpCheckConfig
+    | ScrapeConfig
+    | VercelCheckConfig
+    | RenderCheckConfig
+    | SupabaseCheckConfig
+    | GithubCheckConfig,
+    Field(discriminator="type"),
+]
 
 
 def build_collector(scheduled: ScheduledTarget, deps: CollectorDeps) -> Collector:
