@@ -12,6 +12,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from watchkeeper.config.base import StrictModel
+from watchkeeper.notify.apprise.config import AppriseConfig
+from watchkeeper.notify.discord.config import DiscordConfig
+from watchkeeper.notify.email.config import EmailConfig
+from watchkeeper.notify.msteams.config import MSTeamsConfig, MSTeamsV2Config
+from watchkeeper.notify.opsgenie.config import OpsGenieConfig
+from watchkeeper.notify.pagerduty.config import PagerdutyConfig
+from watchkeeper.notify.slack.config import SlackConfig
+from watchkeeper.notify.sms.config import SMSConfig
+from watchkeeper.notify.telegram.config import TelegramConfig
 from watchkeeper.notify.webhook.config import WebhookConfig
 
 # channel name -> the receiver field that lists its configs, in a fixed order
@@ -33,6 +42,18 @@ CHANNEL_FIELDS: dict[str, str] = {
 class ReceiverConfig(StrictModel):
     name: str = Field(min_length=1)
     webhook_configs: list[WebhookConfig] = Field(default_factory=list)
+    slack_configs: list[SlackConfig] = Field(default_factory=list)
+    email_configs: list[EmailConfig] = Field(default_factory=list)
+    pagerduty_configs: list[PagerdutyConfig] = Field(default_factory=list)
+    opsgenie_configs: list[OpsGenieConfig] = Field(default_factory=list)
+    telegram_configs: list[TelegramConfig] = Field(default_factory=list)
+    msteams_configs: list[MSTeamsConfig] = Field(default_factory=list)
+    msteamsv2_configs: list[MSTeamsV2Config] = Field(default_factory=list)
+    discord_configs: list[DiscordConfig] = Field(default_factory=list)
+    sms_configs: list[SMSConfig] = Field(default_factory=list, description="SMS via Twilio")
+    apprise_configs: list[AppriseConfig] = Field(
+        default_factory=list, description="any Apprise URL (ntfy, Gotify, Matrix, …)"
+    )
 
     def integrations(self) -> list[tuple[str, int, StrictModel]]:
         """(channel, index, config) for every channel config of this receiver."""

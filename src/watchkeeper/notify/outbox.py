@@ -104,8 +104,7 @@ class SqlOutbox:
         integrations = [
             (channel, index)
             for channel, index, cfg in config.integrations()
-            if message.event is not NotificationEvent.RESOLVED
-            or bool(getattr(cfg, "send_resolved", True))
+            if wants(cfg, message.event)
         ]
         payload = message.to_json()
         now = self.clock.now()
@@ -418,6 +417,15 @@ class SqlOutbox:
                 notify_channel_state.delete().where(notify_channel_state.c.updated_at < older_than)
             )
         return int(removed)
+
+
+def wants(config: Any, event: NotificationEvent) -> bool:
+    """Whether a channel config takes an event: its own ``wants(event)`` if it has one,
+    else every event but ``resolved`` without ``send_resolved`` (Alertmanager's rule)."""
+    method = getattr(config, "wants", None)
+    if callable(method):
+        return bool(method(event))
+    return event is not NotificationEvent.RESOLVED or bool(getattr(config, "send_resolved", True))
 
 
 def _delivery(r: RowMapping) -> Delivery:

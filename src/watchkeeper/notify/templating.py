@@ -163,8 +163,6 @@ class Templates:
     def __init__(self) -> None:
         common: dict[str, Any] = {
             "undefined": jinja2.ChainableUndefined,
-            "trim_blocks": True,
-            "lstrip_blocks": True,
         }
         self._text = SandboxedEnvironment(autoescape=False, **common)
         self._html = SandboxedEnvironment(autoescape=True, **common)

@@ -159,3 +159,47 @@ def _default_body(status: int) -> bytes:
     if status >= 500:
         return b"Internal Server Error"
     return b"Bad Request"
+
+
+class FakeService:
+    """Base of the fakes: a Starlette app behind the fault plan, served on loopback, with
+    a lock-protected list of what was accepted. Subclasses build ``routes()``."""
+
+    malformed_body = b"<html><body>502 Bad Gateway</body></html>"
+
+    def __init__(self, *, port: int = 0) -> None:
+        from starlette.applications import Starlette
+
+        from watchkeeper.testing.server import FakeServer
+
+        self.faults = FaultPlan(self.malformed_body)
+        self.lock = threading.Lock()
+        self.app = Starlette(routes=self.routes())
+        self.server = FakeServer(with_faults(self.app, self.faults), port=port)
+
+    def routes(self) -> list[Any]:
+        return []
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> Any:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Any:
+        await self.server.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.__aexit__(*exc)

@@ -1,0 +1,1 @@
+"""The ``apprise`` channel: any Apprise URL (ntfy, Gotify, Matrix, Pushover, …)."""

@@ -1,0 +1,2 @@
+"""The ``email`` channel: SMTP with STARTTLS or implicit TLS and auth, HTML and plain-text
+parts, threading headers."""

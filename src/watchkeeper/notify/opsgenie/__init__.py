@@ -1,0 +1,1 @@
+"""The ``opsgenie`` channel: Alert API create, acknowledge and close by alias."""

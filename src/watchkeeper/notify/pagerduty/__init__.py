@@ -1,0 +1,1 @@
+"""The ``pagerduty`` channel: Events API v2 (trigger, acknowledge, resolve)."""
