@@ -99,7 +99,7 @@ class Evaluator:
         self.ctx.check_time()
         k = times.shape[0]
         if node.invariant and k > 1 and not isinstance(node, NumberLiteral | StringLiteral):
-            return broadcast(self._eval(node, times[:1]), k)
+            return broadcast(self._eval(node, times[:1]), times)
         return self._eval(node, times)
 
     def _eval(self, node: Node, times: I64) -> Value:
@@ -161,8 +161,9 @@ def _type_name(value: Value) -> str:
     return "a range vector"
 
 
-def broadcast(value: Value, k: int) -> Value:
-    """Copy a value computed at one step to ``k`` steps."""
+def broadcast(value: Value, times: I64) -> Value:
+    """Copy a value computed at the first step to every step of ``times``."""
+    k = times.shape[0]
     if isinstance(value, ScalarSteps):
         return ScalarSteps(np.repeat(value.values[:1], k))
     if isinstance(value, Steps):
@@ -179,7 +180,7 @@ def broadcast(value: Value, k: int) -> Value:
             vals=value.vals,
             lo=np.repeat(value.lo[:, :1], k, axis=1),
             hi=np.repeat(value.hi[:, :1], k, axis=1),
-            times=np.repeat(value.times[:1], k),
+            times=times,
             ends=np.repeat(value.ends[:1], k),
             range_ms=value.range_ms,
         )

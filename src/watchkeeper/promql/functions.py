@@ -146,18 +146,20 @@ def _pi(ev: Evaluator, node: Call, times: I64) -> Value:
     return ScalarSteps(np.full(times.shape[0], math.pi))
 
 
+def value_order(v: Steps, *, descending: bool) -> I64:
+    """Row order by the value at the (single) step, NaN last, ties in input order."""
+    col = v.values[:, 0]
+    nan = np.isnan(col)
+    key = np.where(nan, 0.0, -col if descending else col)
+    return np.lexsort((key, nan.astype(np.int8)))
+
+
 def _sort(descending: bool) -> Impl:
     def impl(ev: Evaluator, node: Call, times: I64) -> Value:
         v = _vector_arg(ev, node, times)
         if v.k != 1 or v.n < 2:
             return v
-        col = v.values[:, 0]
-        nan = np.isnan(col)
-        key = np.where(nan, 0.0, -col if descending else col)
-        # Go's sort puts NaN first for sort() and last for sort_desc().
-        nan_rank = np.where(nan, 1 if descending else 0, 0 if descending else 1)
-        order = np.lexsort((key, nan_rank))
-        return v.take(order)
+        return v.take(value_order(v, descending=descending))
 
     return impl
 

@@ -131,11 +131,15 @@ def sort_by_label(*, descending: bool) -> Callable[[Evaluator, Call, I64], Value
         names = [_string_arg(a, "sort_by_label") for a in node.args[1:]]
         if v.k != 1 or v.n < 2:
             return v
-        rows = [i for i in range(v.n) if bool(v.present[i, 0])]
+        # Sorted by value first (NaN last), then stably by the labels, as Prometheus 2.53.
+        from watchkeeper.promql.functions import value_order
+
+        order = value_order(v, descending=descending).tolist()
+        rows = [i for i in order if bool(v.present[i, 0])]
 
         def key(i: int) -> tuple[object, ...]:
             lab = v.labels[i]
-            return (*(_natural_key(lab.get(n, "")) for n in names), lab.items_tuple)
+            return tuple(_natural_key(lab.get(n, "")) for n in names)
 
         rows.sort(key=key, reverse=descending)
         return v.take(np.asarray(rows, dtype=np.int64))

@@ -70,12 +70,14 @@ Command = Load | Clear | Eval
 _INSTANT = re.compile(r"^eval(?:_(fail|ordered))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$")
 _RANGE = re.compile(r"^eval(?:_(fail))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
 _LOAD = re.compile(r"^load\s+(\S+)$")
+# Series values never use hexadecimal (``0x10`` is 0 repeated 10 more times).
 _NUM = (
-    r"[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
     r"|[Ii][Nn][Ff](?:[Ii][Nn][Ii][Tt][Yy])?|[Nn][Aa][Nn])"
 )
 _UNUM = _NUM[5:]  # without the sign
 _PLAIN = re.compile(f"^({_NUM})$")
+_SCALAR = re.compile(r"^[+-]?0[xX][0-9a-fA-F]+$")
 _REPEAT = re.compile(f"^({_NUM})x(\\d+)$")
 _SEQUENCE = re.compile(f"^({_NUM})([+-])({_UNUM})x(\\d+)$")
 _SKIPS = re.compile(r"^_x(\d+)$")
@@ -86,7 +88,7 @@ _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v
 
 def parse_number(text: str) -> float:
     """A number as the script language writes it (Go's ParseInt base 0, then ParseFloat)."""
-    if not _PLAIN.match(text):
+    if not _PLAIN.match(text) and not _SCALAR.match(text):
         raise ValueError(f"not a number: {text!r}")
     body = text.lstrip("+-")
     sign = -1.0 if text.startswith("-") else 1.0
@@ -259,7 +261,7 @@ def _parse_eval(text: str, number: int, block: list[tuple[int, str]]) -> Eval:
     else:
         raise ScriptError(number, f"cannot read the eval command {text!r}")
     for n, line in block:
-        if cmd.instant and _PLAIN.match(line):
+        if cmd.instant and (_PLAIN.match(line) or _SCALAR.match(line)):
             cmd.scalar = parse_number(line)
             continue
         desc = parse_series(line, n)
