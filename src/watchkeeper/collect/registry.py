@@ -15,6 +15,8 @@ from watchkeeper.collect.github.collector import GithubCollector
 from watchkeeper.collect.github.config import GithubCheckConfig
 from watchkeeper.collect.http.collector import HttpCollector
 from watchkeeper.collect.http.config import HttpCheckConfig
+from watchkeeper.collect.postgres.collector import PostgresCollector
+from watchkeeper.collect.postgres.config import PostgresCheckConfig
 from watchkeeper.collect.render.collector import RenderCollector
 from watchkeeper.collect.render.config import RenderCheckConfig
 from watchkeeper.collect.scrape.collector import ScrapeCollector
@@ -39,6 +41,7 @@ COLLECTORS: dict[str, CollectorKind] = {
     "render": CollectorKind(RenderCheckConfig, RenderCollector),
     "supabase": CollectorKind(SupabaseCheckConfig, SupabaseCollector),
     "github": CollectorKind(GithubCheckConfig, GithubCollector),
+    "postgres": CollectorKind(PostgresCheckConfig, PostgresCollector),
 }
 
 CHECK_CONFIGS = tuple(kind.config for kind in COLLECTORS.values())
@@ -49,7 +52,8 @@ CheckConfig = Annotated[
     | VercelCheckConfig
     | RenderCheckConfig
     | SupabaseCheckConfig
-    | GithubCheckConfig,
+    | GithubCheckConfig
+    | PostgresCheckConfig,
     Field(discriminator="type"),
 ]
 
