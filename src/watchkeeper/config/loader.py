@@ -73,26 +73,38 @@ def _validate(
 def _include_files(
     data: dict[str, Any], smap: SourceMap, base_dir: Path, env: Mapping[str, str] | None
 ) -> dict[str, Any]:
-    """``alerting: {config_file: alertmanager.yml}`` loads an Alertmanager file in place."""
+    """``alerting: {config_file: alertmanager.yml}`` loads an Alertmanager file in place;
+    Watchkeeper's own alerting keys (escalation_policies, ...) may stay beside it."""
+    from watchkeeper.alerting.config_ext import EXTENSION_KEYS
+
     alerting = data.get("alerting")
     if isinstance(alerting, dict) and "config_file" in alerting:
         rest = {k: v for k, v in alerting.items() if k != "config_file"}
-        if rest:
+        misplaced = sorted(k for k in rest if k not in EXTENSION_KEYS)
+        if misplaced:
             raise ConfigError(
                 problem(
                     smap.find(("alerting",)),
                     ("alerting",),
-                    "config_file replaces the whole alerting section; move "
-                    f"{', '.join(sorted(rest))} into that file",
+                    "config_file replaces Alertmanager's part of the alerting section; move "
+                    f"{', '.join(misplaced)} into that file",
                 )
             )
         file = base_dir / str(alerting["config_file"])
         am_data, am_map = load_yaml_file(file, env)
         if not isinstance(am_data, dict):
             raise ConfigError(f"{file}: the top level must be a mapping")
-        am_data.pop("global", None)  # Alertmanager's global section: SMTP etc. (see notify)
+        twice = sorted(k for k in rest if k in am_data)
+        if twice:
+            raise ConfigError(
+                problem(
+                    smap.find(("alerting", twice[0])),
+                    ("alerting", twice[0]),
+                    f"{', '.join(twice)} given both here and in {file}; keep one",
+                )
+            )
         smap.merge(am_map, ("alerting",))
-        data = {**data, "alerting": am_data}
+        data = {**data, "alerting": {**am_data, **rest}}
     return data
 
 

@@ -1,0 +1,22 @@
+"""Stops the flush of a route that has ``active_time_intervals`` outside all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from watchkeeper.alerting.pipeline.stage import NotifyContext
+from watchkeeper.alerting.timeintervals import TimeIntervalSet
+
+
+class TimeActiveStage:
+    def __init__(self, intervals: Callable[[], Mapping[str, TimeIntervalSet]]) -> None:
+        self._intervals = intervals
+
+    async def exec(self, ctx: NotifyContext) -> NotifyContext:
+        names = ctx.group.route.opts.active_time_intervals
+        if not names:
+            return ctx
+        intervals = self._intervals()
+        if any(intervals[n].contains(ctx.now) for n in names if n in intervals):
+            return ctx
+        return ctx.stop()
