@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import fastapi.routing
 from fastapi import HTTPException, Request
 from starlette.routing import BaseRoute, Host, Mount
 
@@ -96,17 +97,19 @@ class RouteGuard:
 
 
 def route_guards(app: Any, prefix: str = "") -> list[RouteGuard]:
-    """Every route of a FastAPI/Starlette app (mounted sub-apps included) with the
-    permissions its dependencies require and whether it is declared public."""
+    """Every route of a FastAPI/Starlette app (included routers and mounted sub-apps too)
+    with the permissions its dependencies require and whether it is declared public."""
     out: list[RouteGuard] = []
-    for route in _routes(app):
-        path = prefix + str(getattr(route, "path", ""))
-        if isinstance(route, Mount | Host):
-            inner = getattr(route, "app", None)
-            if _routes(inner) or hasattr(inner, "routes"):
+    for route in _effective_routes(app):
+        original = getattr(route, "original_route", route)
+        path = prefix + str(getattr(route, "path", "") or "")
+        if isinstance(original, Mount | Host):
+            inner = getattr(original, "app", None)
+            if hasattr(inner, "routes"):
                 out.extend(route_guards(inner, path))
             else:  # a mounted ASGI app (static files, a WSGI bridge): nothing to inspect
-                out.append(RouteGuard(path, frozenset(), route.name or path, frozenset(), None))
+                name = str(getattr(original, "name", "") or path)
+                out.append(RouteGuard(path, frozenset(), name, frozenset(), None))
             continue
         permissions: set[Permission] = set()
         reasons: list[str] = []
@@ -136,9 +139,13 @@ def unguarded_routes(app: Any, *, allow: Iterable[str] = ()) -> list[RouteGuard]
     return [g for g in route_guards(app) if not g.guarded and g.path not in allowed]
 
 
-def _routes(app: Any) -> list[BaseRoute]:
-    routes = getattr(app, "routes", None)
-    return list(routes) if routes else []
+def _effective_routes(app: Any) -> list[Any]:
+    """The routes as they are served: FastAPI keeps included routers as one entry and
+    resolves them (prefix, router dependencies) on demand; ``iter_route_contexts`` is the
+    view its OpenAPI generator uses."""
+    routes: list[BaseRoute] = list(getattr(app, "routes", None) or [])
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(iterate(routes)) if iterate is not None else list(routes)
 
 
 def _dependency_calls(dependant: Any) -> Iterator[Any]:
