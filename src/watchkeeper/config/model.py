@@ -10,6 +10,7 @@ from watchkeeper.alerting.config import AlertingConfig
 from watchkeeper.collect.registry import CheckConfig
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
+from watchkeeper.security.config import SecurityConfig
 from watchkeeper.state.config import StateConfig
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.web.config import ServerConfig, StatusPageConfig
@@ -34,6 +35,24 @@ class ServiceConfig(StrictModel):
     )
     checks: list[CheckConfig] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict, description="added to its series")
+    rule_packs: list[str] = Field(
+        default_factory=list,
+        description="default alert rules shipped with Watchkeeper to enable, e.g. [http, "
+        "render]; a pack is loaded once however many services list it",
+    )
+
+    @field_validator("rule_packs")
+    @classmethod
+    def _known_packs(cls, value: list[str]) -> list[str]:
+        from watchkeeper.rulepacks import RULE_PACKS
+
+        unknown = [name for name in value if name not in RULE_PACKS]
+        if unknown:
+            raise ValueError(
+                f"unknown rule pack {', '.join(map(repr, unknown))}; "
+                f"available: {', '.join(RULE_PACKS)}"
+            )
+        return value
 
     @field_validator("name")
     @classmethod
@@ -61,6 +80,7 @@ class WatchkeeperConfig(StrictModel):
     )
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import promql_parser
 from pydantic import ValidationError
 
 from watchkeeper.config.loader import format_validation_errors
 from watchkeeper.config.yamlsource import SourceMap, load_yaml, load_yaml_file, problem
 from watchkeeper.core.errors import ConfigError, QueryError
+from watchkeeper.promql import parse
 from watchkeeper.rules.model import RuleFileConfig, RuleGroupConfig
 from watchkeeper.rules.template import TemplateRenderer, TemplateTranslationError
 
@@ -33,7 +33,7 @@ class LoadedGroup:
 
 
 def default_expr_check(expr: str) -> None:
-    promql_parser.parse(expr)
+    parse(expr)
 
 
 def resolve_rule_files(patterns: Iterable[str], base_dir: Path) -> tuple[list[Path], list[str]]:
