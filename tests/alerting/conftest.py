@@ -3,6 +3,7 @@ manager built from config text."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -16,10 +17,23 @@ from watchkeeper.state.db import Database, sqlite_url
 from .support import RecordingOutbox
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(sqlite_url(tmp_path / "alerting.sqlite"))
+@pytest.fixture(scope="session")
+def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, fully created state database, copied for each test (fast setup)."""
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite"
+    database = Database(sqlite_url(path))
     database.create_all()
+    with database.begin() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, schema_template: Path) -> Iterator[Database]:
+    target = tmp_path / "alerting.sqlite"
+    shutil.copyfile(schema_template, target)
+    database = Database(sqlite_url(target))
     try:
         yield database
     finally:
