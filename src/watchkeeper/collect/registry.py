@@ -13,6 +13,8 @@ from watchkeeper.collect.base import Collector, CollectorDeps
 from watchkeeper.collect.config import CheckBase
 from watchkeeper.collect.github.collector import GithubCollector
 from watchkeeper.collect.github.config import GithubCheckConfig
+from watchkeeper.collect.heartbeat.collector import HeartbeatCollector
+from watchkeeper.collect.heartbeat.config import HeartbeatCheckConfig
 from watchkeeper.collect.http.collector import HttpCollector
 from watchkeeper.collect.http.config import HttpCheckConfig
 from watchkeeper.collect.postgres.collector import PostgresCollector
@@ -42,6 +44,7 @@ COLLECTORS: dict[str, CollectorKind] = {
     "supabase": CollectorKind(SupabaseCheckConfig, SupabaseCollector),
     "github": CollectorKind(GithubCheckConfig, GithubCollector),
     "postgres": CollectorKind(PostgresCheckConfig, PostgresCollector),
+    "heartbeat": CollectorKind(HeartbeatCheckConfig, HeartbeatCollector),
 }
 
 CHECK_CONFIGS = tuple(kind.config for kind in COLLECTORS.values())
@@ -53,7 +56,8 @@ CheckConfig = Annotated[
     | RenderCheckConfig
     | SupabaseCheckConfig
     | GithubCheckConfig
-    | PostgresCheckConfig,
+    | PostgresCheckConfig
+    | HeartbeatCheckConfig,
     Field(discriminator="type"),
 ]
 

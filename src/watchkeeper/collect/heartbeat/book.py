@@ -30,6 +30,7 @@ class HeartbeatState:
     pings: int = 0
     failures: int = 0
     registered_at: float = 0.0
+    refs: int = 1  # collectors using this token (a reload builds the new one first)
 
 
 def token_digest(token: str) -> bytes:
@@ -48,13 +49,22 @@ class HeartbeatBook:
         digest = token_digest(token)
         with self._lock:
             old = self._by_digest.get(digest)
-            if old is not None and old.key == key:
+            if old is not None:
+                self._by_digest[digest] = replace(old, key=key, refs=old.refs + 1)
                 return
             self._by_digest[digest] = HeartbeatState(key=key, digest=digest, registered_at=now)
 
     def unregister(self, token: str) -> None:
+        """Drop one use of ``token``; forgotten when no collector uses it any more."""
+        digest = token_digest(token)
         with self._lock:
-            self._by_digest.pop(token_digest(token), None)
+            old = self._by_digest.get(digest)
+            if old is None:
+                return
+            if old.refs <= 1:
+                del self._by_digest[digest]
+            else:
+                self._by_digest[digest] = replace(old, refs=old.refs - 1)
 
     def ping(self, token: str, now: float, kind: PingKind = PingKind.SUCCESS) -> str | None:
         """Record a ping; the target key, or ``None`` for an unknown token."""
