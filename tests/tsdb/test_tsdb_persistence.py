@@ -74,7 +74,7 @@ _WRITER = textwrap.dedent(
     from watchkeeper.tsdb.config import StorageConfig
     from watchkeeper.tsdb.embedded import EmbeddedStore
 
-    cfg = StorageConfig.model_validate({"path": sys.argv[1], "flush_interval": "1s"})
+    cfg = StorageConfig.model_validate({"path": sys.argv[1], "flush_interval": "300ms"})
     store = EmbeddedStore.open(cfg, clock=SystemClock(), background=True)
     batch = 0
     while True:
@@ -98,7 +98,7 @@ def test_kill_minus_nine_loses_no_acknowledged_sample(tmp_path: Path) -> None:
             assert proc.stdout is not None
             for line in proc.stdout:
                 acked = int(line)
-                if acked >= 3000:  # long enough for a flush or two to have happened
+                if acked >= 1500:  # long enough for a flush or two to have happened
                     break
         finally:
             os.kill(proc.pid, signal.SIGKILL)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from watchkeeper.core.errors import StorageError
 from watchkeeper.core.labels import Labels, Matcher
 from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.backend import ChunkBackend, MemoryBackend
+from watchkeeper.tsdb.backfill import ImportResult, import_series
 from watchkeeper.tsdb.base import (
     AppendResult,
     RollupData,
@@ -46,6 +47,7 @@ from watchkeeper.tsdb.base import (
     SeriesListener,
     StoreStats,
 )
+from watchkeeper.tsdb.codec import F64, I64
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.head import MAX_T, AppendBatch, Head, Limits, Series
 from watchkeeper.tsdb.locking import DataDirLock
@@ -405,6 +407,16 @@ class EmbeddedStore:
             if b[0].size:
                 out.append(RollupData(s.labels, b[0], b[1], b[2], b[3], b[4]))
         return out
+
+    # ----- backfill
+
+    def import_series(self, data: Mapping[Labels, tuple[I64, F64]]) -> ImportResult:
+        """Backfill whole series (any time range, no out-of-order window, no series limit):
+        written as chunks in one transaction, so either everything lands or nothing does;
+        then finished windows are compacted. Duplicate timestamps keep the first value."""
+        result = import_series(self._core, data)
+        self.compact()
+        return result
 
     # ----- maintenance
 
