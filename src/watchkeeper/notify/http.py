@@ -253,7 +253,22 @@ class ClientFactory:
 def tls_context(tls: Any) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=tls.ca_file or None, cadata=tls.ca or None)
     if tls.cert_file:
-        ctx.load_cert_chain(tls.cert_file, tls.key_file or None)
+        key = tls.key.reveal() if tls.key else None
+        if key is None:
+            ctx.load_cert_chain(tls.cert_file)
+        else:
+            import os
+            import tempfile
+
+            # ssl reads keys from files only; the key (inline or read from key_file) goes
+            # to a private temporary file for the duration of the call
+            fd, path = tempfile.mkstemp(prefix="wk-key-")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(key)
+                ctx.load_cert_chain(tls.cert_file, path)
+            finally:
+                os.unlink(path)
     if tls.insecure_skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

@@ -3,6 +3,8 @@ names Alertmanager configs use): authentication, TLS, proxy and redirects."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from watchkeeper.config.base import Secret, StrictModel
@@ -20,12 +22,19 @@ class Authorization(StrictModel):
 
 
 class TLSClientConfig(StrictModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty_key(cls, data: Any) -> Any:
+        # key_file is the file form of the secret key: an explicit null is "not given"
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if not (k in ("key", "key_file") and v is None)}
+        return data
+
     ca: str | None = Field(None, description="PEM CA certificates, inline")
     ca_file: str | None = None
     cert: str | None = None
     cert_file: str | None = None
-    key: Secret | None = None
-    key_file: str | None = None
+    key: Secret | None = Field(None, description="PEM private key, inline (or key_file)")
     server_name: str | None = None
     insecure_skip_verify: bool = False
     min_version: str | None = None

@@ -10,9 +10,27 @@ from typing import Any
 
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.errors import ConfigError
+from watchkeeper.notify.apprise.config import AppriseConfig
+from watchkeeper.notify.apprise.notifier import AppriseNotifier
 from watchkeeper.notify.base import Notifier
 from watchkeeper.notify.channel import NotifierContext
 from watchkeeper.notify.config import CHANNEL_FIELDS, ReceiverConfig
+from watchkeeper.notify.discord.config import DiscordConfig
+from watchkeeper.notify.discord.notifier import DiscordNotifier
+from watchkeeper.notify.email.config import EmailConfig
+from watchkeeper.notify.email.notifier import EmailNotifier
+from watchkeeper.notify.msteams.config import MSTeamsConfig, MSTeamsV2Config
+from watchkeeper.notify.msteams.notifier import MSTeamsNotifier, MSTeamsV2Notifier
+from watchkeeper.notify.opsgenie.config import OpsGenieConfig
+from watchkeeper.notify.opsgenie.notifier import OpsGenieNotifier
+from watchkeeper.notify.pagerduty.config import PagerdutyConfig
+from watchkeeper.notify.pagerduty.notifier import PagerDutyNotifier
+from watchkeeper.notify.slack.config import SlackConfig
+from watchkeeper.notify.slack.notifier import SlackNotifier
+from watchkeeper.notify.sms.config import SMSConfig
+from watchkeeper.notify.sms.notifier import SMSNotifier
+from watchkeeper.notify.telegram.config import TelegramConfig
+from watchkeeper.notify.telegram.notifier import TelegramNotifier
 from watchkeeper.notify.webhook.config import WebhookConfig
 from watchkeeper.notify.webhook.notifier import WebhookNotifier
 
@@ -36,7 +54,20 @@ def _spec(name: str, config: type[StrictModel], cls: Any) -> ChannelSpec:
 
 
 CHANNELS: dict[str, ChannelSpec] = {
-    spec.name: spec for spec in (_spec("webhook", WebhookConfig, WebhookNotifier),)
+    spec.name: spec
+    for spec in (
+        _spec("webhook", WebhookConfig, WebhookNotifier),
+        _spec("slack", SlackConfig, SlackNotifier),
+        _spec("email", EmailConfig, EmailNotifier),
+        _spec("pagerduty", PagerdutyConfig, PagerDutyNotifier),
+        _spec("opsgenie", OpsGenieConfig, OpsGenieNotifier),
+        _spec("telegram", TelegramConfig, TelegramNotifier),
+        _spec("msteams", MSTeamsConfig, MSTeamsNotifier),
+        _spec("msteamsv2", MSTeamsV2Config, MSTeamsV2Notifier),
+        _spec("discord", DiscordConfig, DiscordNotifier),
+        _spec("sms", SMSConfig, SMSNotifier),
+        _spec("apprise", AppriseConfig, AppriseNotifier),
+    )
 }
 
 

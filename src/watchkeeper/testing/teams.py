@@ -53,7 +53,7 @@ class FakeTeams(FakeService):
     def routes(self) -> list[Any]:
         return [
             Route("/workflows/{hook}", self._workflow, methods=["POST"]),
-            Route("/webhookb2/{hook}", self._incoming, methods=["POST"]),
+            Route("/webhookb2/{hook}/{rest:path}", self._incoming, methods=["POST"]),
         ]
 
     def workflow_url(self, hook: str = "hook-1") -> str:

@@ -225,6 +225,11 @@ class EmailNotifier(BaseNotifier):
                 reason=DeliveryFailure.TIMEOUT,
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
+            if "timed out" in str(exc):
+                raise DeliveryError(
+                    f"SMTP server {self.host}:{self.port} did not answer in time",
+                    reason=DeliveryFailure.TIMEOUT,
+                ) from None
             raise DeliveryError(
                 f"cannot talk to SMTP server {self.host}:{self.port}: "
                 f"{self.redact(str(exc)) or type(exc).__name__}",
