@@ -41,6 +41,15 @@ class Labels(Mapping[str, str]):
     def of(cls, **labels: str) -> Labels:
         return cls(labels)
 
+    @classmethod
+    def from_sorted_items(cls, items: tuple[tuple[str, str], ...]) -> Labels:
+        """Fast path for hot loops: ``items`` must already be sorted by name and hold no
+        empty values (e.g. a filtered ``items_tuple`` of another Labels)."""
+        new = cls.__new__(cls)
+        new._items = items
+        new._hash = hash(items)
+        return new
+
     # Mapping protocol
     def __getitem__(self, key: str) -> str:
         for k, v in self._items:

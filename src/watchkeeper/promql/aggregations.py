@@ -47,7 +47,7 @@ def group_rows(labels: list[Labels], grouping: tuple[str, ...], without: bool) -
             g = index.get(key)
             if g is None:
                 g = index[key] = len(out)
-                out.append(Labels(key))
+                out.append(Labels.from_sorted_items(key))
             gid[i] = g
     else:
         names = sorted(set(grouping))
@@ -56,7 +56,7 @@ def group_rows(labels: list[Labels], grouping: tuple[str, ...], without: bool) -
             g = index.get(key)
             if g is None:
                 g = index[key] = len(out)
-                out.append(Labels(key))
+                out.append(Labels.from_sorted_items(tuple(kv for kv in key if kv[1])))
             gid[i] = g
     return Groups(gid, out)
 

@@ -23,6 +23,8 @@ from watchkeeper.promql.model import (
     ScalarSteps,
     Steps,
     Value,
+    drop_name,
+    drop_names,
     merge_same_labels,
 )
 
@@ -97,7 +99,7 @@ def _vector_scalar(node: Binary, vec: Steps, scalar: F64, *, swapped: bool) -> V
         else:
             value = vec.values
             present = present & keep
-    labels = [lab.without_name() for lab in vec.labels] if _drops_name(node) else vec.labels
+    labels = drop_names(vec.labels) if _drops_name(node) else vec.labels
     out = Steps(labels, np.array(value, dtype=np.float64), present)
     return merge_same_labels(out) if _drops_name(node) else out
 
@@ -145,7 +147,7 @@ def _set_operation(node: Binary, lhs: Steps, rhs: Steps) -> Value:
 
 
 def _result_labels(node: Binary, many: Labels, one: Labels) -> Labels:
-    lab = many.without_name() if _drops_name(node) else many
+    lab = drop_name(many) if _drops_name(node) else many
     if node.card == "one-to-one":
         lab = lab.only(*node.matching) if node.on else lab.without(*node.matching)
     if node.include:

@@ -11,7 +11,7 @@ import numpy as np
 
 from watchkeeper.core.labels import Labels
 from watchkeeper.promql.ast import Call
-from watchkeeper.promql.model import F64, I64, Steps, Value, merge_same_labels
+from watchkeeper.promql.model import F64, I64, Steps, Value, drop_names, merge_same_labels
 
 if TYPE_CHECKING:
     from watchkeeper.promql.engine import Evaluator
@@ -66,7 +66,7 @@ def date_function(name: str) -> Callable[[Evaluator, Call, I64], Value]:
             values = date_part(name, (times // 1000).astype(np.float64)).reshape(1, k)
             return Steps([Labels()], values, np.ones((1, k), dtype=bool))
         v = ev.eval_steps(node.args[0], times)
-        labels = [lab.without_name() for lab in v.labels]
+        labels = drop_names(v.labels)
         return merge_same_labels(Steps(labels, date_part(name, v.values), v.present))
 
     return impl

@@ -39,6 +39,7 @@ from watchkeeper.promql.model import (
     Steps,
     StringValue,
     Value,
+    drop_names,
     merge_same_labels,
 )
 from watchkeeper.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
@@ -128,7 +129,7 @@ class Evaluator:
         if isinstance(value, ScalarSteps):
             return ScalarSteps(-value.values)
         if isinstance(value, Steps):
-            labels = [lab.without_name() for lab in value.labels]
+            labels = drop_names(value.labels)
             return merge_same_labels(Steps(labels, -value.values, value.present))
         raise QueryError("unary minus needs a scalar or an instant vector")
 

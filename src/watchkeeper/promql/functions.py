@@ -23,6 +23,7 @@ from watchkeeper.promql.model import (
     ScalarSteps,
     Steps,
     Value,
+    drop_names,
     merge_same_labels,
 )
 from watchkeeper.promql.rangefuncs import RANGE_FUNCTIONS
@@ -51,10 +52,7 @@ def _range_call(ev: Evaluator, node: Call, times: I64) -> Value:
     others = _scalar_args(ev, node, times, index)
     ranges = ev.eval_ranges(node.args[index], times)
     values, present = impl(ranges, others)
-    if node.func == "last_over_time":
-        labels = ranges.labels
-    else:
-        labels = [lab.without_name() for lab in ranges.labels]
+    labels = ranges.labels if node.func == "last_over_time" else drop_names(ranges.labels)
     out = Steps(labels, values, present)
     _check_unique(out)
     return out
@@ -81,7 +79,7 @@ def _math(fn: Callable[[F64], F64]) -> Impl:
         v = _vector_arg(ev, node, times)
         with np.errstate(all="ignore"):
             values = fn(v.values)
-        labels = [lab.without_name() for lab in v.labels]
+        labels = drop_names(v.labels)
         return merge_same_labels(Steps(labels, values, v.present))
 
     return impl
@@ -97,7 +95,7 @@ def _round(ev: Evaluator, node: Call, times: I64) -> Value:
     with np.errstate(all="ignore"):
         inverse = 1.0 / nearest
         values = np.floor(v.values * inverse[None, :] + 0.5) / inverse[None, :]
-    labels = [lab.without_name() for lab in v.labels]
+    labels = drop_names(v.labels)
     return merge_same_labels(Steps(labels, values, v.present))
 
 
@@ -116,7 +114,7 @@ def _clamp(lower: bool, upper: bool) -> Impl:
                 values = np.maximum(lo[None, :], values)
             if lo is not None and hi is not None:
                 present = present & ~(hi < lo)[None, :]
-        labels = [lab.without_name() for lab in v.labels]
+        labels = drop_names(v.labels)
         return merge_same_labels(Steps(labels, values, present))
 
     return impl
@@ -205,7 +203,7 @@ def _timestamp(ev: Evaluator, node: Call, times: I64) -> Value:
     else:
         v = ev.eval_steps(arg, times)
         values = np.broadcast_to(times.astype(np.float64) / 1000, v.values.shape).copy()
-    labels = [lab.without_name() for lab in v.labels]
+    labels = drop_names(v.labels)
     return merge_same_labels(Steps(labels, values, v.present))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from watchkeeper.core.errors import QueryError
-from watchkeeper.core.labels import Labels
+from watchkeeper.core.labels import METRIC_NAME, Labels
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -94,6 +94,19 @@ class Ranges:
 
 
 Value = Steps | ScalarSteps | StringValue | Ranges
+
+
+def drop_name(lab: Labels) -> Labels:
+    """The label set without ``__name__`` (fast: no re-sorting)."""
+    items = lab.items_tuple
+    for name, _ in items:
+        if name == METRIC_NAME:
+            return Labels.from_sorted_items(tuple(kv for kv in items if kv[0] != METRIC_NAME))
+    return lab
+
+
+def drop_names(labels: list[Labels]) -> list[Labels]:
+    return [drop_name(lab) for lab in labels]
 
 
 def merge_same_labels(steps: Steps) -> Steps:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from watchkeeper.promql.engine import Evaluator
 
 _KEY_LIMIT = 2**62
+_PER_SERIES_MIN_STEPS = 16
 
 
 def resolve_times(ev: Evaluator, times: I64, at: At | None, offset_ms: int) -> I64:
@@ -87,9 +88,6 @@ def fetch(ev: Evaluator, node: VectorSelector, start_ms: int, end_ms: int) -> Fl
             for s in store.select(list(group), start_ms, end_ms):
                 merged.setdefault(s.labels, s)
         data = list(merged.values())
-    keys = [s.labels.items_tuple for s in data]
-    if any(keys[i + 1] < keys[i] for i in range(len(keys) - 1)):
-        data = sorted(data, key=lambda s: s.labels.items_tuple)
     flat = Flat.from_series(data)
     ev.ctx.account(len(flat.ts), "selecting series")
     return flat
@@ -109,7 +107,9 @@ def bounds(flat: Flat, starts: I64, ends: I64) -> tuple[I64, I64]:
         highs.append(int(flat.ts.max()))
     base = min(lows)
     span = max(highs) - base + 2
-    if span * (n + 1) < _KEY_LIMIT:
+    # Few steps over many series: one search over combined (series, time) keys. Many steps:
+    # a search per series, whose samples stay in the CPU cache.
+    if k <= _PER_SERIES_MIN_STEPS and span * (n + 1) < _KEY_LIMIT:
         keys = flat.series_ids() * span + (flat.ts - base)
         rows = (np.arange(n, dtype=np.int64) * span)[:, None]
         lo = np.searchsorted(keys, rows + (starts - base)[None, :], side="left")
@@ -117,11 +117,13 @@ def bounds(flat: Flat, starts: I64, ends: I64) -> tuple[I64, I64]:
         return lo.astype(np.int64, copy=False), hi.astype(np.int64, copy=False)
     lo = np.empty((n, k), dtype=np.int64)
     hi = np.empty((n, k), dtype=np.int64)
+    offsets = flat.offsets.tolist()
+    ts = flat.ts
     for i in range(n):
-        a, b = int(flat.offsets[i]), int(flat.offsets[i + 1])
-        part = flat.ts[a:b]
-        lo[i] = a + np.searchsorted(part, starts, side="left")
-        hi[i] = a + np.searchsorted(part, ends, side="right")
+        a, b = offsets[i], offsets[i + 1]
+        part = ts[a:b]
+        np.add(np.searchsorted(part, starts, side="left"), a, out=lo[i])
+        np.add(np.searchsorted(part, ends, side="right"), a, out=hi[i])
     return lo, hi
 
 
