@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 from typing import Any, ClassVar
@@ -24,6 +25,7 @@ from watchkeeper.notify.channel import BaseNotifier, NotifierContext
 from watchkeeper.notify.email.config import EmailConfig
 from watchkeeper.notify.http import tls_context
 
+_POLICY = policy.SMTP.clone(max_line_length=998)  # no folding of long Message-IDs
 SUBJECT = "{{ title }}"
 TEXT = (
     "{{ title }}\n\n{% for a in alerts %}[{{ a.status | upper }}] "
@@ -102,7 +104,7 @@ class EmailNotifier(BaseNotifier):
     def build(self, message: NotificationMessage, state: dict[str, Any]) -> EmailMessage:
         data = self.data(message)
         group = hashlib.sha256(f"{message.receiver}\x00{message.group_key}".encode()).hexdigest()
-        mail = EmailMessage()
+        mail = EmailMessage(policy=_POLICY)
         mail["Subject"] = self.t_subject.render(data).replace("\n", " ")
         mail["From"] = self.cfg.from_ or ""
         mail["To"] = self.cfg.to

@@ -94,6 +94,13 @@ class SlackNotifier(BaseNotifier):
         self.t_footer = self.template("footer", config.footer, FOOTER)
         self.t_color = self.template("color", config.color, COLOR)
         self.t_pretext = self.template("pretext", config.pretext, "") if config.pretext else None
+        self.t_fields = [
+            (
+                self.template(f"fields[{i}].title", f.title, ""),
+                self.template(f"fields[{i}].value", f.value, ""),
+            )
+            for i, f in enumerate(config.fields[:10])
+        ]
 
     def describe(self) -> str:
         if self.cfg.app_token:
@@ -111,8 +118,9 @@ class SlackNotifier(BaseNotifier):
         if self.t_pretext is not None:
             blocks.append({"type": "section", "text": _mrkdwn(self.t_pretext.render(data))})
         blocks.append({"type": "section", "text": _mrkdwn(self.t_text.render(data))})
-        if self.cfg.fields:
-            fields = [_mrkdwn(f"*{f.title}*\n{f.value}", 2000) for f in self.cfg.fields[:10]]
+        rendered = [(t.render(data), v.render(data)) for t, v in self.t_fields]
+        fields = [_mrkdwn(f"*{t}*\n{v}", 2000) for t, v in rendered if t and v]
+        if fields:
             blocks.append({"type": "section", "fields": fields})
         buttons = [
             {"type": "button", "text": _plain(a.text, 75), "url": a.url}
