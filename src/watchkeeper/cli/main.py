@@ -42,9 +42,16 @@ def version() -> None:
 
 def _register() -> None:
     # One line per area; each module exposes ``commands`` (a list of click commands).
-    from watchkeeper.cli import anomaly_cmds, config_cmds, promql_cmds, tsdb_cmds
+    from watchkeeper.cli import (
+        anomaly_cmds,
+        config_cmds,
+        demo_cmds,
+        promql_cmds,
+        serve_cmds,
+        tsdb_cmds,
+    )
 
-    for module in (anomaly_cmds, config_cmds, promql_cmds, tsdb_cmds):
+    for module in (anomaly_cmds, config_cmds, demo_cmds, promql_cmds, serve_cmds, tsdb_cmds):
         for command in module.commands:
             cli.add_command(command)
 

@@ -1,0 +1,43 @@
+"""``serve``: run Watchkeeper against real services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from watchkeeper.runtime.app import Runtime
+from watchkeeper.runtime.server import Server
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    for noisy in ("alembic", "httpx", "httpcore", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.command("serve")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="watchkeeper.yaml",
+    show_default=True,
+)
+@click.option("--port", type=int, default=None, help="override server.listen's port")
+@click.option("-v", "--verbose", is_flag=True)
+def serve(config_path: Path, port: int | None, verbose: bool) -> None:
+    """Collect, store, evaluate, alert, notify and serve the dashboard."""
+    setup_logging(verbose)
+    rt = Runtime.from_config(config_path)
+    server = Server(rt, port=port)
+    click.echo(f"Watchkeeper serving on {server.url()} (config {config_path}); Ctrl-C stops it")
+    asyncio.run(server.run())
+
+
+commands = [serve]

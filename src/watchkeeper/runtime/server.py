@@ -1,0 +1,100 @@
+"""Serving: the runtime and the web app in one event loop, with SIGHUP to reload and
+SIGTERM/SIGINT to stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvicorn
+
+from watchkeeper.core.errors import ConfigError
+from watchkeeper.runtime.app import Runtime
+from watchkeeper.security.tls import uvicorn_ssl_options
+from watchkeeper.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    def __init__(self, rt: Runtime, *, host: str | None = None, port: int | None = None) -> None:
+        self.rt = rt
+        server_cfg = rt.config.server
+        self.host = host or server_cfg.host
+        self.port = port if port is not None else server_cfg.port
+        self.app = create_app(rt)
+        ssl = uvicorn_ssl_options(server_cfg.tls, rt.loaded.base_dir)
+        self._uvicorn = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=self.host,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+                **ssl,
+            )
+        )
+        self._uvicorn.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.stopping = asyncio.Event()
+
+    @property
+    def started(self) -> bool:
+        return bool(self._uvicorn.started)
+
+    def url(self) -> str:
+        scheme = "https" if self.rt.config.server.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    async def run(
+        self,
+        *,
+        until: Callable[[], Awaitable[Any]] | None = None,
+        before_stop: Callable[[], Any] | None = None,
+    ) -> None:
+        """Start everything, serve until stopped (signal, ``stop()`` or ``until``);
+        ``before_stop`` runs while every component is still up."""
+        await self.rt.start()
+        serve = asyncio.create_task(self._uvicorn.serve(), name="uvicorn")
+        self._install_signals()
+        waiters = [asyncio.create_task(self.stopping.wait()), serve]
+        if until is not None:
+            waiters.append(asyncio.create_task(_as_task(until)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._uvicorn.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await serve
+            for w in waiters:
+                w.cancel()
+            try:
+                if before_stop is not None:
+                    before_stop()
+            finally:
+                await self.rt.stop()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload()))
+
+    async def _reload(self) -> None:
+        try:
+            await self.rt.reload()
+        except ConfigError as exc:
+            log.error("configuration not reloaded:\n  %s", "\n  ".join(exc.problems))
+
+
+async def _as_task(fn: Callable[[], Awaitable[Any]]) -> Any:
+    return await fn()
