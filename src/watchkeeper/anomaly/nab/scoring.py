@@ -258,23 +258,36 @@ def sweep(
     wid_all = np.concatenate(w_parts) if w_parts else np.zeros(0, dtype=np.int64)
     v = np.concatenate(v_parts) if v_parts else np.zeros(0)
     counted = sum(sum(f.counted) for f in files)
+    return sweep_rows(a, wid_all, v, counted, profile.fn)
 
-    order = np.argsort(-a, kind="stable")
-    a, wid_all, v = a[order], wid_all[order], v[order]
+
+def sweep_rows(
+    scores: FloatArray,
+    window_ids: NDArray[np.int64],
+    weights: FloatArray,
+    counted_windows: int,
+    fn_weight: float,
+) -> list[SweepPoint]:
+    """The sweep over pooled scorable rows: ``window_ids`` is -1 outside windows, else a
+    corpus-wide window number; ``weights`` are the rows' v_i. Windows without rows here
+    still count as missed (``counted_windows`` of them in all)."""
+    order = np.argsort(-scores, kind="stable")
+    a, wid_all, v = scores[order], window_ids[order], weights[order]
     inside = wid_all >= 0
     # Each row's change to the total when it becomes a detection.
     delta = np.where(inside, 0.0, v)
     for w in np.unique(wid_all[inside]):
         idx = np.flatnonzero(wid_all == w)
-        best = np.maximum.accumulate(np.concatenate(([-profile.fn], v[idx])))
+        best = np.maximum.accumulate(np.concatenate(([-fn_weight], v[idx])))
         delta[idx] = np.diff(best)
-    totals = -profile.fn * counted + np.cumsum(delta)
+    base = -fn_weight * counted_windows
+    totals = base + np.cumsum(delta)
     tp = np.cumsum(inside)
     fp = np.cumsum(~inside)
     n_in = int(inside.sum())
     n_out = int((~inside).sum())
 
-    points = [SweepPoint(NO_DETECTION_THRESHOLD, -profile.fn * counted, 0, n_out, 0, n_in)]
+    points = [SweepPoint(NO_DETECTION_THRESHOLD, base, 0, n_out, 0, n_in)]
     if a.size:
         last_of_group = np.flatnonzero(np.append(a[1:] != a[:-1], True))
         for i in last_of_group:
