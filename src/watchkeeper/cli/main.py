@@ -46,12 +46,21 @@ def _register() -> None:
         anomaly_cmds,
         config_cmds,
         demo_cmds,
+        notify_cmds,
         promql_cmds,
         serve_cmds,
         tsdb_cmds,
     )
 
-    for module in (anomaly_cmds, config_cmds, demo_cmds, promql_cmds, serve_cmds, tsdb_cmds):
+    for module in (
+        anomaly_cmds,
+        config_cmds,
+        demo_cmds,
+        notify_cmds,
+        promql_cmds,
+        serve_cmds,
+        tsdb_cmds,
+    ):
         for command in module.commands:
             cli.add_command(command)
 
