@@ -59,7 +59,7 @@ def test_openmetrics_without_eof_is_malformed() -> None:
     with pytest.raises(TargetError) as err:
         parse_exposition("# TYPE a gauge\na 1\n", "application/openmetrics-text")
     assert err.value.reason is CollectFailure.BAD_RESPONSE
-    assert "Missing # EOF" in str(err.value)
+    assert "missing # EOF at the end" in str(err.value)
 
 
 @pytest.mark.parametrize(

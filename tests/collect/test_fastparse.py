@@ -1,0 +1,197 @@
+"""The fast exposition parser: golden bodies, agreement with prometheus_client (the
+reference), round trips through a writer, Hypothesis-generated bodies, strictness."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as reference_openmetrics,
+)
+from prometheus_client.parser import text_string_to_metric_families as reference_text
+
+from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines
+from watchkeeper.collect.scrape.parse import format_value
+
+Row = tuple[dict[str, str], float, int | None]
+
+
+def reference(text: str, openmetrics: bool = False) -> list[Row]:
+    parser = reference_openmetrics if openmetrics else reference_text
+    out: list[Row] = []
+    for family in parser(text):
+        for s in family.samples:
+            ts = None if s.timestamp is None else round(float(s.timestamp) * 1000)
+            out.append(({**s.labels, "__name__": s.name}, float(s.value), ts))
+    return out
+
+
+def same(a: list[Row], b: list[Row]) -> bool:
+    if len(a) != len(b):
+        return False
+    for (la, va, ta), (lb, vb, tb) in zip(a, b, strict=True):
+        if la != lb or ta != tb:
+            return False
+        if not (va == vb or (math.isnan(va) and math.isnan(vb))):
+            return False
+    return True
+
+
+def escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def write(rows: list[Row]) -> str:
+    lines = []
+    for labels, value, ts in rows:
+        inner = ",".join(f'{k}="{escape(v)}"' for k, v in labels.items() if k != "__name__")
+        head = labels["__name__"] + (f"{{{inner}}}" if inner else "")
+        lines.append(f"{head} {format_value(value)}" + (f" {ts}" if ts is not None else ""))
+    return "\n".join(lines) + "\n"
+
+
+GOLDEN = """\
+# HELP http_requests_total The total number of HTTP requests.
+# TYPE http_requests_total counter
+http_requests_total{method="post",code="200"} 1027 1395066363000
+http_requests_total{method="post",code="400"}    3 1395066363000
+
+# Escaping in label values:
+MSDOS_LINE
+
+# Minimalistic line:
+metric_without_timestamp_and_labels 12.47
+
+# A weird metric from before the epoch:
+something_weird{problem="division by zero"} +Inf -3982045
+
+# A histogram, which has a pretty complex representation in the text format:
+# HELP http_request_duration_seconds A histogram of the request duration.
+# TYPE http_request_duration_seconds histogram
+http_request_duration_seconds_bucket{le="0.05"} 24054
+http_request_duration_seconds_bucket{le="+Inf"} 144320
+http_request_duration_seconds_sum 53423
+http_request_duration_seconds_count 144320
+
+# Finally a summary, which has a complex representation, too:
+# HELP rpc_duration_seconds A summary of the RPC duration in seconds.
+# TYPE rpc_duration_seconds summary
+rpc_duration_seconds{quantile="0.01"} 3102
+rpc_duration_seconds{quantile="0.99"} 76656
+rpc_duration_seconds_sum 1.7560473e+07
+rpc_duration_seconds_count 2693
+trailing_comma{a="1",} NaN
+""".replace(
+    "MSDOS_LINE",
+    'msdos_file_access_time_seconds{path="C:\\\\DIR\\\\FILE.TXT",'
+    'error="Cannot find file:\\n\\"FILE.TXT\\""} 1.458255915e9',
+)
+
+
+def test_golden_text_matches_the_reference_parser() -> None:
+    ours = parse_lines(GOLDEN)
+    assert same(ours, reference(GOLDEN))
+    assert ours[2] == (
+        {
+            "__name__": "msdos_file_access_time_seconds",
+            "path": "C:\\DIR\\FILE.TXT",
+            "error": 'Cannot find file:\n"FILE.TXT"',
+        },
+        1.458255915e9,
+        None,
+    )
+    assert ours[4][2] == -3982045
+
+
+GOLDEN_OM = """\
+# TYPE acme_http_router_request_seconds summary
+# UNIT acme_http_router_request_seconds seconds
+acme_http_router_request_seconds_sum{path="/api/v1",method="GET"} 9036.32
+acme_http_router_request_seconds_count{path="/api/v1",method="GET"} 807283.0
+acme_http_router_request_seconds_created{path="/api/v1",method="GET"} 1605281325.0
+# TYPE go_goroutines gauge
+go_goroutines 69 1605281325.5
+# TYPE process_cpu_seconds counter
+process_cpu_seconds_total 4.20072246e+06 # {trace_id="abc"} 1.0 1605281325.0
+# EOF
+"""
+
+
+def test_golden_openmetrics_matches_the_reference_parser() -> None:
+    ours = parse_lines(GOLDEN_OM, openmetrics=True)
+    assert same(ours, reference(GOLDEN_OM, openmetrics=True))
+    assert ours[3] == ({"__name__": "go_goroutines"}, 69.0, 1605281325500)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("m{x=} 1\n", "malformed label set"),
+        ("m 1 2 3\n", "not a sample line"),
+        ('m{x="1" 1\n', "not a sample line"),
+        ('m{a="1",a="2"} 1\n', "label 'a' given twice"),
+        ("m 1_000\n", "invalid value '1_000'"),
+        ("m 1 1.5\n", "invalid timestamp '1.5'"),
+        ("1m 1\n", "not a sample line"),
+        ('m{a="1" b="2"} 1\n', "labels must be separated by ','"),
+        ("# TYPE m countr\nm 1\n", "malformed # TYPE line"),
+    ],
+)
+def test_malformed_lines_are_refused(text: str, why: str) -> None:
+    with pytest.raises(ExpositionSyntaxError, match=why):
+        parse_lines(text)
+
+
+def test_openmetrics_needs_eof_and_nothing_after_it() -> None:
+    with pytest.raises(ExpositionSyntaxError, match="missing # EOF"):
+        parse_lines("m 1\n", openmetrics=True)
+    with pytest.raises(ExpositionSyntaxError, match="text after # EOF"):
+        parse_lines("m 1\n# EOF\nn 2\n", openmetrics=True)
+
+
+def test_unknown_escapes_stay_as_written_like_prometheus() -> None:
+    assert parse_lines('m{a="x\\qy"} 1\n')[0][0]["a"] == "x\\qy"
+
+
+names = st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,20}", fullmatch=True)
+label_names = st.from_regex(r"[a-zA-Z][a-zA-Z0-9_]{0,10}", fullmatch=True)
+values = st.floats(allow_nan=True, allow_infinity=True)
+rows = st.lists(
+    st.tuples(
+        names,
+        st.dictionaries(label_names, st.text(max_size=20), max_size=4),
+        values,
+        st.none() | st.integers(min_value=-(10**13), max_value=10**13),
+    ),
+    max_size=15,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows)
+def test_written_rows_round_trip(
+    generated: list[tuple[str, dict[str, str], float, int | None]],
+) -> None:
+    expected: list[Row] = [({**lbls, "__name__": n}, v, ts) for n, lbls, v, ts in generated]
+    text = write(expected)
+    assert same(parse_lines(text), expected)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows)
+def test_agrees_with_prometheus_client_on_valid_text(
+    generated: list[tuple[str, dict[str, str], float, int | None]],
+) -> None:
+    text = write([({**lbls, "__name__": n}, v, ts) for n, lbls, v, ts in generated])
+    assert same(parse_lines(text), reference(text))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet='ab{}="\\ ,#\n0123.e+-', max_size=40))
+def test_arbitrary_text_is_parsed_or_refused_never_crashes(text: str) -> None:
+    with contextlib.suppress(ExpositionSyntaxError):
+        parse_lines(text)
