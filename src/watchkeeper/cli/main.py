@@ -48,6 +48,7 @@ def _register() -> None:
         demo_cmds,
         notify_cmds,
         promql_cmds,
+        security_cmds,
         serve_cmds,
         tsdb_cmds,
     )
@@ -58,6 +59,7 @@ def _register() -> None:
         demo_cmds,
         notify_cmds,
         promql_cmds,
+        security_cmds,
         serve_cmds,
         tsdb_cmds,
     ):
