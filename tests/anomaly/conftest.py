@@ -37,9 +37,11 @@ def nab_corpus() -> list[NabFile]:
     return load_corpus(root / "data", root / "combined_windows.json")
 
 
-def noisy_series(n: int, seed: int, scale: float = 1.0) -> np.ndarray:
-    """A daily-ish wave with Gaussian noise: normal behaviour, nothing to alert on."""
+def noisy_series(n: int, seed: int, scale: float = 1.0, gaussian: bool = False) -> np.ndarray:
+    """A wave with a 288-sample period (a day of 5-minute samples) plus noise, bounded
+    (uniform) by default: normal behaviour with nothing to alert on."""
     rng = np.random.default_rng(seed)
     t = np.arange(n)
-    wave: np.ndarray = 10.0 + 3.0 * np.sin(2 * np.pi * t / 288) + rng.normal(0, scale, n)
+    noise = rng.normal(0, scale, n) if gaussian else rng.uniform(-2 * scale, 2 * scale, n)
+    wave: np.ndarray = 10.0 + 3.0 * np.sin(2 * np.pi * t / 288) + noise
     return wave

@@ -85,7 +85,9 @@ class NoveltyParams(StrictModel):
         description="the mean and spread views' range is taken as at least this fraction "
         "of the level view's range",
     )
-    warmup: int = Field(default=30, ge=1, le=1_000_000, description="history needed before scoring")
+    warmup: int = Field(
+        default=200, ge=1, le=1_000_000, description="view values needed before scoring"
+    )
 
     @model_validator(mode="after")
     def _warmup_fits(self) -> NoveltyParams:
