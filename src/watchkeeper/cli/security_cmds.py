@@ -93,15 +93,16 @@ def _read_password(password_file: Path | None, generate: bool, username: str) ->
             raise UserInputError(f"cannot read {password_file}: {exc.strerror or exc}") from None
         check_password(text, username)
         return text, False
-    if not sys.stdin.isatty():
-        raise UserInputError(
-            "no password given and no terminal to ask on; use --password-file FILE or "
-            "--generate-password"
-        )
     while True:
-        value: str = click.prompt(
-            f"Password for {username}", hide_input=True, confirmation_prompt=True
-        )
+        try:
+            value: str = click.prompt(
+                f"Password for {username}", hide_input=True, confirmation_prompt=True
+            )
+        except click.Abort:
+            raise UserInputError(
+                "no password given; type it at the prompt, or use --password-file FILE or "
+                "--generate-password"
+            ) from None
         try:
             check_password(value, username)
             return value, False
