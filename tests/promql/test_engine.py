@@ -172,3 +172,11 @@ def test_range_query_needs_vector_or_scalar(engine: Engine) -> None:
 def test_nan_values_survive(store: SeriesStore, engine: Engine) -> None:
     load(store, series("x"), [math.nan])
     assert math.isnan(as_dict(engine.instant("x", at_s=0))[series("x")])
+
+
+def test_samples_gives_rule_shaped_pairs(store: SeriesStore, engine: Engine) -> None:
+    load(store, series("up", job="api"), [1])
+    assert engine.samples("up", 0) == [(series("up", job="api"), 1.0)]
+    assert engine.samples("2 * 3", 0) == [(Labels(), 6.0)]
+    with pytest.raises(QueryError, match="rules need"):
+        engine.samples("up[5m]", 0)

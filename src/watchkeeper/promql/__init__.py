@@ -14,6 +14,8 @@ Usage::
   default_subquery_step_s=60, experimental_functions=False)``
 * ``engine.instant(expr, at_s=None, *, timeout_s=None) -> Vector | Scalar | String | Matrix``
   (``at_s`` defaults to ``clock.now()``); ``engine.instant_ms(expr, at_ms)``.
+* ``engine.samples(expr, at_s) -> list[tuple[Labels, float]]``: an instant query in the
+  shape the rule manager's ``query`` callable takes (a scalar is one sample, empty labels).
 * ``engine.range(expr, start_s, end_s, step_s, *, timeout_s=None) -> Matrix``;
   ``engine.range_ms(...)`` takes milliseconds.
 * ``parse(expr) -> Node`` validates (and caches) an expression; a mistake raises

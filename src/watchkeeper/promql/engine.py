@@ -255,6 +255,19 @@ class Engine:
             value = Evaluator(ctx).eval(node, np.array([at_ms], dtype=np.int64))
             return _instant_result(value, at_ms)
 
+    def samples(self, expr: str, at_s: float) -> list[tuple[Labels, float]]:
+        """An instant query as (labels, value) pairs, the shape rule evaluation reads: a
+        scalar result is one sample with empty labels. A string or range-vector result is
+        a :class:`QueryError`."""
+        result = self.instant(expr, at_s)
+        if isinstance(result, Vector):
+            return [(s.labels, s.value) for s in result]
+        if isinstance(result, Scalar):
+            return [(Labels(), result.value)]
+        raise QueryError(
+            f"{expr!r} returns a {result.result_type}; rules need an instant vector or a scalar"
+        )
+
     def range(
         self,
         expr: str,
