@@ -126,6 +126,7 @@ class AlertManager:
         self.actions = AlertActions(self)
         self.views = AlertViews(self)
         self._started = False
+        self.started_at: float | None = None
 
     @classmethod
     def from_config(
@@ -227,6 +228,7 @@ class AlertManager:
         self.scheduler.call_at(now + GC_INTERVAL, ("gc",), self._gc)
         self.scheduler.start()
         self._started = True
+        self.started_at = now
 
     async def stop(self) -> None:
         await self.scheduler.stop()

@@ -192,9 +192,8 @@ class Silences:
         self, draft: Silence, now: float, *, force: bool = False
     ) -> tuple[Silence, Silence | None]:
         """Create or update a silence. Returns (the stored silence, the one it expired)."""
-        starts_at = max(draft.starts_at, now) if not draft.id else draft.starts_at
-        candidate = replace(draft, starts_at=starts_at, updated_at=now)
-        validate_silence(replace(candidate, starts_at=max(starts_at, now)), now, force=force)
+        validate_silence(draft, now, force=force)
+        candidate = replace(draft, updated_at=now)
         expired: Silence | None = None
         if draft.id:
             prev = self._all.get(draft.id)
