@@ -61,7 +61,7 @@ def timestamps(n: int) -> np.ndarray:
     return 1_700_000_000.0 + 300.0 * np.arange(n)
 
 
-FAST = settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("kind", KINDS)
