@@ -147,7 +147,7 @@ async def test_invalid_alerts_are_refused_with_a_message_and_valid_ones_kept(
         ],
     )
     assert r.status_code == 400
-    message = r.json()["detail"]
+    message = r.json()
     assert "alert 1: at least one label pair is required" in message
     assert "alert 2: invalid label name 'bad-name'" in message
     assert "alert 3: the start time must be before the end time" in message
@@ -192,7 +192,7 @@ async def test_silences_round_trip_in_alertmanagers_shape(
     assert (await client.get(f"{AM}/silence/{sid}")).json()["status"]["state"] == "expired"
     again = await client.delete(f"{AM}/silence/{sid}")
     assert again.status_code == 400
-    assert again.json()["detail"] == f"silence {sid} already expired"
+    assert again.json() == f"silence {sid} already expired"
 
 
 async def test_bad_silences_are_refused_with_a_clear_message(
@@ -222,9 +222,9 @@ async def test_bad_silences_are_refused_with_a_clear_message(
     for payload, message in cases:
         r = await client.post(f"{AM}/silences", json=payload)
         assert r.status_code == 400, payload
-        assert message in r.json()["detail"]
+        assert message in r.json()
     r = await client.get(f"{AM}/silence/nope")
-    assert (r.status_code, r.json()["detail"]) == (404, "silence nope not found")
+    assert (r.status_code, r.json()) == (404, "silence nope not found")
 
 
 async def test_status_serves_the_config_as_a_plain_alertmanager_file(

@@ -8,22 +8,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from watchkeeper import __version__
 from watchkeeper.alerting.alerts import validate_input
 from watchkeeper.alerting.amexport import alertmanager_yaml
-from watchkeeper.alerting.api.edge import http_errors, parse_filters
+from watchkeeper.alerting.api.edge import parse_filters
 from watchkeeper.alerting.manager import AlertManager
 from watchkeeper.alerting.matchers import MatcherError, matcher_from_parts
 from watchkeeper.alerting.model import AlertInput
 from watchkeeper.alerting.silences import Silence, SilenceState
 from watchkeeper.core.clock import rfc3339
+from watchkeeper.core.errors import UserInputError
 from watchkeeper.core.labels import Labels
 from watchkeeper.security.permissions import Permission
 from watchkeeper.web.deps import Principal, require
 
 PREFIX = "/alertmanager/api/v2"
+ALERTMANAGER_API_VERSION = "0.25.0"
 Filters = Annotated[list[str] | None, Query(description='matchers, e.g. alertname="Foo"')]
 
 
@@ -55,6 +58,11 @@ class PostableSilence(BaseModel):
     endsAt: datetime
     createdBy: str = ""
     comment: str = ""
+
+
+def am_error(status: int, message: str) -> JSONResponse:
+    """Alertmanager answers errors with a JSON string, which amtool prints as is."""
+    return JSONResponse(status_code=status, content=message)
 
 
 def _ts(value: datetime | None) -> float:
@@ -130,7 +138,7 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
         await manager.put(inputs)
         if problems:
             accepted = f" ({len(inputs)} other alerts were accepted)" if inputs else ""
-            raise HTTPException(400, "; ".join(problems) + accepted)
+            return am_error(400, "; ".join(problems) + accepted)
         return Response(status_code=200)
 
     @router.get("/alerts/groups", dependencies=[read_alerts])
@@ -176,14 +184,14 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
     @router.post("/silences")
     async def post_silence(
         body: PostableSilence, principal: Principal = write_silences
-    ) -> dict[str, str]:
+    ) -> Response:
         try:
             matchers = tuple(
                 matcher_from_parts(m.name, m.value, is_regex=m.isRegex, is_equal=m.isEqual)
                 for m in body.matchers
             )
         except MatcherError as exc:
-            raise HTTPException(400, str(exc)) from None
+            return am_error(400, str(exc))
         draft = Silence(
             id=body.id or "",
             matchers=matchers,
@@ -192,32 +200,41 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
             created_by=body.createdBy or principal.name,
             comment=body.comment,
         )
-        with http_errors():
+        try:
             stored = await manager.actions.set_silence(draft)
-        return {"silenceID": stored.id}
+        except UserInputError as exc:
+            return am_error(exc.status_code, str(exc))
+        return JSONResponse({"silenceID": stored.id})
 
     @router.get("/silence/{silence_id}", dependencies=[read_silences])
-    async def get_silence(silence_id: str) -> dict[str, Any]:
-        with http_errors():
-            return manager.silences.get(silence_id).api_dict(manager.clock.now())
+    async def get_silence(silence_id: str) -> Response:
+        try:
+            silence = manager.silences.get(silence_id)
+        except UserInputError as exc:
+            return am_error(exc.status_code, str(exc))
+        return JSONResponse(silence.api_dict(manager.clock.now()))
 
     @router.delete("/silence/{silence_id}", dependencies=[write_silences])
     async def delete_silence(silence_id: str) -> Response:
-        with http_errors():
+        try:
             await manager.actions.expire_silence(silence_id)
+        except UserInputError as exc:
+            return am_error(exc.status_code, str(exc))
         return Response(status_code=200)
 
     @router.get("/status", dependencies=[read_alerts])
     async def get_status() -> dict[str, Any]:
         return {
             "cluster": {"name": "watchkeeper", "status": "disabled", "peers": []},
+            # The Alertmanager API version this speaks (amtool warns on a mismatch);
+            # Watchkeeper's own version is in branch and revision.
             "versionInfo": {
-                "branch": "",
+                "branch": "watchkeeper",
                 "buildDate": "",
                 "buildUser": "",
                 "goVersion": "",
-                "revision": "",
-                "version": f"watchkeeper-{__version__}",
+                "revision": f"watchkeeper-{__version__}",
+                "version": ALERTMANAGER_API_VERSION,
             },
             "config": {"original": alertmanager_yaml(manager.config)},
             "uptime": rfc3339(manager.started_at or manager.clock.now()),
