@@ -43,6 +43,7 @@ def version() -> None:
 def _register() -> None:
     # One line per area; each module exposes ``commands`` (a list of click commands).
     from watchkeeper.cli import (
+        alerting_cmds,
         anomaly_cmds,
         config_cmds,
         demo_cmds,
@@ -54,6 +55,7 @@ def _register() -> None:
     )
 
     for module in (
+        alerting_cmds,
         anomaly_cmds,
         config_cmds,
         demo_cmds,
