@@ -38,4 +38,20 @@ def schema() -> None:
     click.echo(json.dumps(doc, indent=2, sort_keys=True))
 
 
-commands = [check_config, config_group]
+STARTER = Path(__file__).resolve().parent.parent / "config" / "starter" / "watchkeeper.yaml"
+
+
+@click.command("init")
+@click.argument(
+    "path", type=click.Path(dir_okay=False, path_type=Path), default="watchkeeper.yaml"
+)
+@click.option("--force", is_flag=True, help="overwrite an existing file")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter config."""
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to overwrite it")
+    path.write_text(STARTER.read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"wrote {path}; edit it, then run: watchkeeper check-config {path}")
+
+
+commands = [check_config, config_group, init]

@@ -134,6 +134,7 @@ services:
         base_url: http://127.0.0.1:{p.supabase}
         token: ${{SUPABASE_ACCESS_TOKEN:-{SUPABASE_TOKEN}}}
         service_role_key: ${{SUPABASE_SERVICE_ROLE_KEY:-{SUPABASE_SERVICE_ROLE}}}
+        metrics_url: http://127.0.0.1:{p.supabase}/customer/v1/privileged/metrics
         project_ref: {SUPABASE_REF}{db_checks}
   - name: ci
     display_name: CI (GitHub Actions)

@@ -8,11 +8,11 @@ import contextlib
 import secrets
 import shutil
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from watchkeeper.alerting.history import HistoryEvent
-from watchkeeper.config.loader import LoadedConfig, load_config_text
+from watchkeeper.config.loader import load_config
 from watchkeeper.core.clock import SystemClock
 from watchkeeper.demo.config import DemoPorts, demo_config
 from watchkeeper.demo.stack import DemoStack
@@ -54,10 +54,6 @@ def default_postgres_dsn() -> str | None:
     return tools.postgres_dsn() if tools.postgres_available(0.5) else None
 
 
-def build_config(port: int, data_dir: Path, postgres_dsn: str | None) -> LoadedConfig:
-    return load_config_text(demo_config(port, data_dir, postgres_dsn=postgres_dsn))
-
-
 def prepare_data_dir(data_dir: Path) -> None:
     """A fresh directory for each demo; only a directory the demo made is wiped."""
     if data_dir.exists():
@@ -81,8 +77,24 @@ def ports_free(ports: list[int]) -> list[int]:
     return busy
 
 
+@dataclass(frozen=True, slots=True)
+class DemoSchedule:
+    """When incidents start; tests start one sooner and pick which."""
+
+    first_after: float = 15.0
+    period: float = 150.0
+    only: tuple[str, ...] = ()  # incident names, in order; empty = all
+    duration: float | None = None  # overrides every incident's own duration
+
+
 async def run_demo(
-    port: int, data_dir: Path, *, duration: float | None, postgres_dsn: str | None
+    port: int,
+    data_dir: Path,
+    *,
+    duration: float | None,
+    postgres_dsn: str | None,
+    schedule: DemoSchedule | None = None,
+    announce: bool = True,
 ) -> DemoSummary:
     ports = DemoPorts(port)
     busy = ports_free(ports.all())
@@ -92,12 +104,21 @@ async def run_demo(
             "Stop what uses them or pick another --port."
         )
     prepare_data_dir(data_dir)
-    loaded = build_config(port, data_dir, postgres_dsn)
-    (data_dir / "watchkeeper.yaml").write_text(
-        demo_config(port, data_dir, postgres_dsn=postgres_dsn)
-    )
+    config_path = data_dir / "watchkeeper.yaml"
+    config_path.write_text(demo_config(port, data_dir, postgres_dsn=postgres_dsn), encoding="utf-8")
+    loaded = load_config(config_path)
     clock = SystemClock()
     stack = DemoStack(ports, clock)
+    plan = schedule or DemoSchedule()
+    stack.schedule.first_after = plan.first_after
+    stack.schedule.period = plan.period
+    if plan.only:
+        by_name = {i.name: i for i in stack.schedule.incidents}
+        stack.schedule.incidents = [by_name[name] for name in plan.only]
+    if plan.duration is not None:
+        stack.schedule.incidents = [
+            replace(i, duration=plan.duration) for i in stack.schedule.incidents
+        ]
     stack.start()
     rt = Runtime(loaded)
     password = secrets.token_urlsafe(12)
@@ -106,9 +127,13 @@ async def run_demo(
     server = Server(rt)
     server.app.state.demo = stack
     started = clock.monotonic()
-    print(f"Dashboard: {server.url()}/   (log in as {ADMIN} / {password} to ack and silence)")
-    print(f"Simulated services on ports {port + 1}..{port + 7}; data in {data_dir}")
-    print("The first incident starts 15 s after start; Ctrl-C stops the demo.")
+    if announce:
+        print(f"Dashboard: {server.url()}/   (log in as {ADMIN} / {password} to ack and silence)")
+        print(f"Simulated services on ports {port + 1}..{port + 7}; data in {data_dir}")
+        print(
+            f"The first incident starts {plan.first_after:.0f} s after start; "
+            "Ctrl-C stops the demo."
+        )
     background = [
         asyncio.create_task(stack.traffic(), name="demo-traffic"),
         asyncio.create_task(stack.schedule.run(), name="demo-incidents"),

@@ -290,15 +290,18 @@ def build_router(
             except WatchkeeperError as exc:
                 return failure(exc)
 
-        endpoint.__name__ = "prometheus_" + path.strip("/").replace("/", "_")
-        router.add_api_route(
-            path,
-            endpoint,
-            methods=["GET", "POST"],
-            dependencies=guard,
-            include_in_schema=True,
-            response_class=Response,
-        )
+        name = "prometheus_" + path.strip("/").replace("/", "_")
+        endpoint.__name__ = name
+        for method in ("GET", "POST"):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                operation_id=f"{name}_{method.lower()}",
+                dependencies=guard,
+                include_in_schema=True,
+                response_class=Response,
+            )
 
     route("/api/v1/query", api.query)
     route("/api/v1/query_range", api.query_range)
@@ -324,11 +327,13 @@ def build_router(
         except WatchkeeperError as exc:
             return failure(exc)
 
-    router.add_api_route(
-        "/api/v1/label/{name}/values",
-        label_values,
-        methods=["GET", "POST"],
-        dependencies=guard,
-        response_class=Response,
-    )
+    for method in ("GET", "POST"):
+        router.add_api_route(
+            "/api/v1/label/{name}/values",
+            label_values,
+            methods=[method],
+            operation_id=f"prometheus_label_values_{method.lower()}",
+            dependencies=guard,
+            response_class=Response,
+        )
     return router

@@ -5,10 +5,12 @@ refuses to start otherwise (deny by default)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
@@ -39,6 +41,32 @@ class UnguardedRouteError(RuntimeError):
 
 def static_url(path: str) -> str:
     return f"{STATIC_PREFIX}/{path}?v={__version__}"
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI description, with a unique operationId per path and method (FastAPI
+    gives a route that serves several methods one id for all of them)."""
+    if app.openapi_schema is None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Duplicate Operation ID")
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+        seen: set[str] = set()
+        for item in doc.get("paths", {}).values():
+            for method, operation in item.items():
+                op_id = operation.get("operationId")
+                if not op_id:
+                    continue
+                if op_id in seen:
+                    op_id = f"{op_id}_{method}"
+                    operation["operationId"] = op_id
+                seen.add(op_id)
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def create_app(rt: Runtime) -> FastAPI:
@@ -99,7 +127,7 @@ def create_app(rt: Runtime) -> FastAPI:
 
     @app.get("/api/v1/openapi.json", dependencies=[Depends(public("API description"))])
     def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(openapi_document(app))
 
     app.mount(STATIC_PREFIX, StaticFiles(directory=str(STATIC)), name="static")
 
