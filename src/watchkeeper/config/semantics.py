@@ -45,6 +45,12 @@ def services(cfg: WatchkeeperConfig) -> Problems:
     return problems
 
 
+def checks(cfg: WatchkeeperConfig) -> Problems:
+    from watchkeeper.collect.targets import semantic_problems
+
+    return semantic_problems(cfg)
+
+
 def alerting(cfg: WatchkeeperConfig) -> Problems:
     return [(("alerting", *path), msg) for path, msg in alerting_problems(cfg.alerting)]
 
@@ -58,4 +64,4 @@ def status_page(cfg: WatchkeeperConfig) -> Problems:
     ]
 
 
-CHECKS = (services, alerting, status_page)
+CHECKS = (services, checks, alerting, status_page)
