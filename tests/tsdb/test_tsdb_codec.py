@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchkeeper.tsdb.base import STALE_NAN
-from watchkeeper.tsdb.codec import ChunkFormatError, ValueMode, decode_chunk, encode_chunk
+from watchkeeper.tsdb.codec import (
+    ChunkFormatError,
+    ValueMode,
+    decode_chunk,
+    decode_many,
+    encode_chunk,
+)
 from watchkeeper.tsdb.rollups import compute, decode, encode
 
 _any_float = st.integers(0, 2**64 - 1).map(lambda b: struct.unpack("<d", struct.pack("<Q", b))[0])
@@ -82,3 +88,17 @@ def test_rollup_rows_round_trip(chunk: tuple[np.ndarray, np.ndarray], res: int) 
     for a, b in zip(buckets, back, strict=True):
         assert a.view(np.uint64).tolist() == b.view(np.uint64).tolist()
     assert int(back[4].sum()) == int((~np.isnan(values)).sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(chunks(), st.booleans()), max_size=6))
+def test_decoding_many_chunks_at_once_matches_one_by_one(
+    batch: list[tuple[tuple[np.ndarray, np.ndarray], bool]],
+) -> None:
+    blobs = [encode_chunk(ts, values, fast=fast) for (ts, values), fast in batch]
+    ts_all, values_all, offsets = decode_many(blobs)
+    assert offsets.tolist()[-1] == ts_all.size == sum(c[0].size for c, _ in batch)
+    for i, ((ts, values), _) in enumerate(batch):
+        a, b = offsets[i], offsets[i + 1]
+        assert ts_all[a:b].tolist() == ts.tolist()
+        assert bits(values_all[a:b]) == bits(values)

@@ -228,3 +228,139 @@ def decode_chunk(data: bytes) -> tuple[I64, F64]:
         bits = np.frombuffer(body, dtype=np.uint64, count=n_special, offset=off + 4 * n_special)
         vals.view(np.uint64)[pos] = bits
     return ts, vals
+
+
+# ----- many chunks at once
+
+_ZERO = np.zeros(1, dtype=np.int64)
+
+
+class _Batch:
+    """Pieces of many chunks, laid out so that one segmented scan per step decodes all."""
+
+    __slots__ = ("firsts", "lengths", "modes", "raw_ts", "scales", "specials", "ts", "vals")
+
+    def __init__(self) -> None:
+        self.ts: list[np.ndarray] = []  # per chunk: 0, then its delta-of-deltas
+        self.vals: list[np.ndarray] = []  # per chunk: its n values before the inverse scan
+        self.firsts: list[int] = []
+        self.lengths: list[int] = []
+        self.modes: list[int] = []
+        self.scales: list[int] = []
+        self.raw_ts: list[tuple[int, np.ndarray]] = []
+        self.specials: list[tuple[int, bytes, int]] = []
+
+    def add(self, data: bytes) -> None:
+        if len(data) < _HEADER.size:
+            raise ChunkFormatError("chunk too short")
+        version, mode, scale, ts_code, val_code, n, n_special = _HEADER.unpack_from(data)
+        if version != VERSION or mode > 3 or ts_code > 3 or val_code > 3 or scale > _MAX_SCALE:
+            raise ChunkFormatError(f"unknown chunk format (version {version}, mode {mode})")
+        index = len(self.lengths)
+        self.lengths.append(n)
+        self.modes.append(mode)
+        self.scales.append(scale)
+        if n == 0:
+            self.firsts.append(0)
+            return
+        if mode == ValueMode.RAW:
+            ts, vals = decode_chunk(data)
+            self.raw_ts.append((index, ts))
+            self.firsts.append(0)
+            self.ts.append(np.zeros(n, dtype=np.int64))
+            self.vals.append(vals.view(np.int64))
+            return
+        try:
+            body = bytes(cramjam.zstd.decompress(memoryview(data)[_HEADER.size :]))
+        except cramjam.DecompressionError as exc:
+            raise ChunkFormatError(f"chunk body does not decompress: {exc}") from None
+        ts_dtype = _DTYPES[ts_code]
+        val_dtype = _DTYPES[val_code]
+        ts_len = (n - 1) * np.dtype(ts_dtype).itemsize
+        off = 8 + ts_len
+        if mode == ValueMode.XOR:
+            val_len = n * 8
+            shuffled = np.frombuffer(body, dtype=np.uint8, count=n * 8, offset=off)
+            self.vals.append(np.ascontiguousarray(shuffled.reshape(8, n).T).view(np.int64).ravel())
+        elif mode == ValueMode.DECIMAL_DELTA:
+            val_len = 8 + (n - 1) * np.dtype(val_dtype).itemsize
+            self.vals.append(np.frombuffer(body, dtype=np.int64, count=1, offset=off))
+            self.vals.append(np.frombuffer(body, dtype=val_dtype, count=n - 1, offset=off + 8))
+        else:
+            val_len = n * np.dtype(val_dtype).itemsize
+            self.vals.append(np.frombuffer(body, dtype=val_dtype, count=n, offset=off))
+        if len(body) != off + val_len + n_special * 12:
+            raise ChunkFormatError(f"chunk body has {len(body)} bytes, not what its header says")
+        self.firsts.append(struct.unpack_from("<q", body)[0])
+        self.ts.append(_ZERO)
+        self.ts.append(np.frombuffer(body, dtype=ts_dtype, count=n - 1, offset=8))
+        if n_special:
+            self.specials.append((index, body[off + val_len :], n_special))
+
+
+def _segmented_cumsum(a: I64, starts: I64, lengths: I64) -> I64:
+    with np.errstate(over="ignore"):
+        cs = np.cumsum(a)
+        cs -= np.repeat(cs[starts] - a[starts], lengths)
+    return cs
+
+
+def decode_many(blobs: list[bytes]) -> tuple[I64, F64, I64]:
+    """Decode chunks in one pass: (timestamps, values, offsets) where chunk ``i`` is
+    ``[offsets[i], offsets[i + 1])``. Bit-exact like :func:`decode_chunk`, with a constant
+    number of NumPy calls for the whole batch instead of a dozen per chunk."""
+    batch = _Batch()
+    for blob in blobs:
+        batch.add(blob)
+    lengths = np.array(batch.lengths, dtype=np.int64)
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if not batch.ts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), offsets
+    nonempty = lengths > 0
+    seg_starts, seg_lengths = offsets[:-1][nonempty], lengths[nonempty]
+    # Timestamps: two segmented cumulative sums of the delta-of-deltas, plus the first.
+    dods = np.concatenate(batch.ts, dtype=np.int64, casting="safe")
+    ts = _segmented_cumsum(
+        _segmented_cumsum(dods, seg_starts, seg_lengths), seg_starts, seg_lengths
+    )
+    ts += np.repeat(np.array(batch.firsts, dtype=np.int64), lengths)
+    for index, raw_ts in batch.raw_ts:
+        ts[offsets[index] : offsets[index + 1]] = raw_ts
+    # Values: each mode's inverse over the whole batch, then the right one per sample.
+    raw = np.concatenate(batch.vals, dtype=np.int64, casting="safe")
+    modes = set(batch.modes)
+    per_sample = (
+        np.repeat(np.array(batch.modes, dtype=np.int64), lengths) if len(modes) > 1 else None
+    )
+    bits = raw.view(np.uint64)
+    out_bits = bits
+    if ValueMode.XOR in modes:
+        acc = np.bitwise_xor.accumulate(bits)
+        acc ^= np.repeat(acc[seg_starts] ^ bits[seg_starts], seg_lengths)
+        out_bits = acc if per_sample is None else np.where(per_sample == ValueMode.XOR, acc, bits)
+    if modes & {ValueMode.DECIMAL_DELTA, ValueMode.DECIMAL_RAW}:
+        ints = raw
+        if ValueMode.DECIMAL_DELTA in modes:
+            summed = _segmented_cumsum(raw, seg_starts, seg_lengths)
+            ints = (
+                summed
+                if per_sample is None
+                else np.where(per_sample == ValueMode.DECIMAL_DELTA, summed, raw)
+            )
+        decimals = ints.astype(np.float64)
+        if any(batch.scales):
+            decimals /= np.repeat(np.power(10.0, np.array(batch.scales, dtype=np.float64)), lengths)
+        if per_sample is None:
+            out_bits = decimals.view(np.uint64)
+        else:
+            is_decimal = (per_sample == ValueMode.DECIMAL_DELTA) | (
+                per_sample == ValueMode.DECIMAL_RAW
+            )
+            out_bits = np.where(is_decimal, decimals.view(np.uint64), out_bits)
+    elif out_bits is bits:
+        out_bits = bits.copy()
+    for index, tail, k in batch.specials:
+        pos = np.frombuffer(tail, dtype=np.uint32, count=k).astype(np.int64)
+        out_bits[offsets[index] + pos] = np.frombuffer(tail, dtype=np.uint64, count=k, offset=4 * k)
+    return ts, out_bits.view(np.float64), offsets

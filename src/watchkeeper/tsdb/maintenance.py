@@ -20,7 +20,7 @@ import numpy as np
 from watchkeeper.core.clock import Clock, now_ms
 from watchkeeper.tsdb import rollups
 from watchkeeper.tsdb.backend import ChunkBackend, ChunkRef, ChunkRow, RollupRow, WriteBatch
-from watchkeeper.tsdb.codec import F64, I64, decode_chunk, encode_chunk, encode_raw
+from watchkeeper.tsdb.codec import F64, I64, decode_chunk, decode_many, encode_chunk, encode_raw
 from watchkeeper.tsdb.head import MAX_T, Head, Series
 from watchkeeper.tsdb.metrics import StoreMetrics
 from watchkeeper.tsdb.wal import WriteAheadLog, labels_to_json
@@ -74,25 +74,49 @@ def merge_parts(ts_parts: Sequence[I64], val_parts: Sequence[F64]) -> tuple[I64,
     return ts, vals
 
 
+_DECODE_BATCH = 2000  # chunks decoded together (about a million samples at most)
+
+
 def read_chunks(
     backend: ChunkBackend, ids: Sequence[int], start: int, end: int
 ) -> dict[int, tuple[list[I64], list[F64]]]:
-    """Decoded chunk samples in ``[start, end]`` per series, in write order."""
+    """Decoded chunk samples in ``[start, end]`` per series (its chunks concatenated in
+    write order; :func:`merge_parts` sorts and de-duplicates them)."""
     out: dict[int, tuple[list[I64], list[F64]]] = {}
-    for sid, data in backend.read(ids, start, end):
-        ts, vals = decode_chunk(data)
-        if ts[0] < start or ts[-1] > end:
-            lo = int(np.searchsorted(ts, start, side="left"))
-            hi = int(np.searchsorted(ts, end, side="right"))
-            ts, vals = ts[lo:hi], vals[lo:hi]
-        if ts.size:
+    pending: list[tuple[int, bytes]] = []
+    for row in backend.read(ids, start, end):
+        if len(pending) >= _DECODE_BATCH and row[0] != pending[-1][0]:
+            _decode_rows(pending, start, end, out)
+            pending = []
+        pending.append(row)
+    if pending:
+        _decode_rows(pending, start, end, out)
+    return out
+
+
+def _decode_rows(
+    rows: list[tuple[int, bytes]], start: int, end: int, out: dict[int, tuple[list[I64], list[F64]]]
+) -> None:
+    ts, vals, offsets = decode_many([data for _, data in rows])
+    keep = (ts >= start) & (ts <= end)
+    i = 0
+    while i < len(rows):
+        sid = rows[i][0]
+        j = i + 1
+        while j < len(rows) and rows[j][0] == sid:
+            j += 1
+        a, b = int(offsets[i]), int(offsets[j])
+        seg_ts, seg_vals, seg_keep = ts[a:b], vals[a:b], keep[a:b]
+        if not seg_keep.all():
+            seg_ts, seg_vals = seg_ts[seg_keep], seg_vals[seg_keep]
+        if seg_ts.size:
             parts = out.get(sid)
             if parts is None:
-                out[sid] = ([ts], [vals])
+                out[sid] = ([seg_ts], [seg_vals])
             else:
-                parts[0].append(ts)
-                parts[1].append(vals)
-    return out
+                parts[0].append(seg_ts)
+                parts[1].append(seg_vals)
+        i = j
 
 
 # ----- head flush
