@@ -12,13 +12,15 @@ For each view it keeps the last ``history`` view values. A new view value is *no
 it leaves the range [min, max] of that history; its exceedance is the distance outside
 the range divided by the range's width (a new record by 10 % of the usual span is 0.1).
 The surprise is ``u = max(exceedance) / margin`` and the score is ``u / (1 + u)``, so an
-exceedance of ``margin`` scores exactly 0.5, the alert threshold. A view whose history
-is flat (max == min) and then moves is infinitely novel (score 1).
+exceedance of ``margin`` scores exactly 0.5, the alert threshold. The mean and spread
+views have a narrow natural range, so their width is taken as at least ``range_floor``
+times the level view's width. A view whose history is flat (width 0) and then moves is
+infinitely novel (score 1).
 
 After a score reaches 0.5 (an *alert start*) the scores of the next ``refractory`` samples
-are scaled by 0.45, which keeps them below 0.5:
-one incident gives one alert start, and the detector keeps learning meanwhile. Nothing is
-scored until each view has ``warmup`` values of history.
+are scaled by 0.45, which keeps them below 0.5: one incident gives one alert start, and
+the detector keeps learning meanwhile. Nothing is scored until each view has ``warmup``
+values of history. The timestamps are not used.
 
 Everything is order statistics, sums in a fixed order and elementwise arithmetic, so the
 streaming and the vectorised path give bit-identical scores.
@@ -76,7 +78,7 @@ class NoveltyParams(StrictModel):
         default=100,
         ge=0,
         le=1_000_000,
-        description="samples after an alert start whose scores halve",
+        description="samples after an alert start whose scores stay below 0.5",
     )
     range_floor: float = Field(
         default=0.5,
