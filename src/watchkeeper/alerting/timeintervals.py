@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from watchkeeper.config.base import StrictModel
 
@@ -128,6 +129,26 @@ def load_zone(name: str) -> tzinfo:
         ) from None
 
 
+def _checked(parse: Callable[[str], tuple[int, int]]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return check
+
+
+def _text(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Weekdays = Annotated[str, AfterValidator(_checked(parse_weekday_range))]
+DaysOfMonth = Annotated[
+    str, BeforeValidator(_text), AfterValidator(_checked(parse_day_of_month_range))
+]
+Months = Annotated[str, BeforeValidator(_text), AfterValidator(_checked(parse_month_range))]
+Years = Annotated[str, BeforeValidator(_text), AfterValidator(_checked(parse_year_range))]
+
+
 class TimeRangeConfig(StrictModel):
     start_time: str
     end_time: str
@@ -153,10 +174,10 @@ class TimeIntervalSpec(StrictModel):
     anything)."""
 
     times: list[TimeRangeConfig] | None = None
-    weekdays: list[str] | None = None
-    days_of_month: list[str] | None = None
-    months: list[str] | None = None
-    years: list[str] | None = None
+    weekdays: list[Weekdays] | None = None
+    days_of_month: list[DaysOfMonth] | None = None
+    months: list[Months] | None = None
+    years: list[Years] | None = None
     location: str | None = Field(None, description="IANA time zone (default UTC)")
 
     @field_validator("times")
@@ -164,40 +185,6 @@ class TimeIntervalSpec(StrictModel):
     def _times(cls, value: list[TimeRangeConfig] | None) -> list[TimeRangeConfig] | None:
         for tr in value or []:
             tr.minutes()
-        return value
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: list[str] | None) -> list[str] | None:
-        for item in value or []:
-            parse_weekday_range(str(item))
-        return value
-
-    @field_validator("days_of_month", mode="before")
-    @classmethod
-    def _days(cls, value: object) -> object:
-        if isinstance(value, list):
-            value = [str(v) for v in value]
-            for item in value:
-                parse_day_of_month_range(item)
-        return value
-
-    @field_validator("months", mode="before")
-    @classmethod
-    def _months(cls, value: object) -> object:
-        if isinstance(value, list):
-            value = [str(v) for v in value]
-            for item in value:
-                parse_month_range(item)
-        return value
-
-    @field_validator("years", mode="before")
-    @classmethod
-    def _years(cls, value: object) -> object:
-        if isinstance(value, list):
-            value = [str(v) for v in value]
-            for item in value:
-                parse_year_range(item)
         return value
 
     @field_validator("location")
