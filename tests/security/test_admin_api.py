@@ -15,6 +15,9 @@ from watchkeeper.security.principal import Principal
 from watchkeeper.security.setup import SecurityServices
 from watchkeeper.state.db import Database
 
+# Web behaviour that does not depend on the database engine runs on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("state_db", ["sqlite"], indirect=True)
+
 
 def bearer(sec: SecurityServices, db: Database, actor: Principal, role: Role) -> dict[str, str]:
     with db.begin() as conn:
@@ -66,6 +69,7 @@ def test_admin_changes_role_and_disables_a_user(client: TestClient, admin: dict[
     assert "no user named 'nobody'" in missing.json()["detail"]
 
 
+@SQLITE_ONLY
 def test_user_api_errors_are_4xx_with_a_message_and_never_echo_the_password(
     client: TestClient, admin: dict[str, str]
 ) -> None:
@@ -86,6 +90,7 @@ def test_user_api_errors_are_4xx_with_a_message_and_never_echo_the_password(
     assert bad_role.status_code == 422
 
 
+@SQLITE_ONLY
 def test_viewer_cannot_manage_users_tokens_secrets_or_read_the_audit(
     client: TestClient, viewer: dict[str, str]
 ) -> None:
@@ -132,6 +137,7 @@ def test_token_is_returned_once_listed_without_its_value_and_revocable(
     assert client.post("/sample/metrics:write", headers=ingest).status_code == 401
 
 
+@SQLITE_ONLY
 def test_token_api_refuses_unknown_scopes_and_bad_durations(
     client: TestClient, admin: dict[str, str]
 ) -> None:

@@ -32,6 +32,9 @@ from watchkeeper.web.config import TLSConfig
 
 MakeUser = Callable[..., User]
 
+# Web behaviour that does not depend on the database engine runs on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("state_db", ["sqlite"], indirect=True)
+
 
 def write_self_signed(directory: Path, name: str = "server") -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -88,6 +91,7 @@ def https_server(app: FastAPI, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         thread.join(timeout=10)
 
 
+@SQLITE_ONLY
 def test_https_serves_hsts_security_headers_and_secure_session_cookies(
     https_server: tuple[str, Path],
     sec: SecurityServices,

@@ -20,11 +20,16 @@ from watchkeeper.security.setup import SecurityServices
 from watchkeeper.state.db import Database
 from watchkeeper.web.deps import public, require, route_guards, unguarded_routes
 
+# Web behaviour that does not depend on the database engine runs on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("state_db", ["sqlite"], indirect=True)
 
+
+@SQLITE_ONLY
 def test_sample_app_has_no_unguarded_route(app: FastAPI) -> None:
     assert unguarded_routes(app) == []
 
 
+@SQLITE_ONLY
 def test_walker_reports_a_route_without_a_permission(app: FastAPI) -> None:
     @app.get("/forgotten")
     def forgotten() -> dict[str, str]:

@@ -22,6 +22,9 @@ from watchkeeper.web.auth import WebAuth
 
 MakeUser = Callable[..., User]
 
+# Web behaviour that does not depend on the database engine runs on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("state_db", ["sqlite"], indirect=True)
+
 
 def form_token(page: httpx.Response) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -48,6 +51,7 @@ def session_csrf(client: TestClient) -> str:
     return str(token)
 
 
+@SQLITE_ONLY
 def test_login_page_is_public_and_sets_a_form_token(client: TestClient) -> None:
     page = client.get("/login")
     assert page.status_code == 200
@@ -73,6 +77,7 @@ def test_login_sets_an_httponly_samesite_session_cookie_and_redirects(
     assert who["role"] == "operator"
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example", "/\\evil"])
 def test_login_never_redirects_to_another_site(
     client: TestClient, alice: User, password: str, target: str
@@ -92,6 +97,7 @@ def test_login_form_without_its_token_is_refused(
     assert "wk_session=" not in response.headers.get("set-cookie", "")
 
 
+@SQLITE_ONLY
 def test_wrong_password_shows_a_clear_message(client: TestClient, alice: User) -> None:
     response = log_in(client, "alice", "not the password")
     assert response.status_code == 401
@@ -196,6 +202,7 @@ def test_logout_ends_the_session_and_is_csrf_protected(
     assert actions[-2:] == ["sessions:create", "sessions:delete"]
 
 
+@SQLITE_ONLY
 def test_security_headers_are_on_every_response(
     client: TestClient, alice: User, password: str
 ) -> None:
@@ -218,6 +225,7 @@ def test_security_headers_are_on_every_response(
         assert "strict-transport-security" not in response.headers  # plain HTTP
 
 
+@SQLITE_ONLY
 def test_https_requests_get_hsts_and_secure_cookies(
     app: FastAPI, alice: User, password: str
 ) -> None:
@@ -228,6 +236,7 @@ def test_https_requests_get_hsts_and_secure_cookies(
     assert "; Secure" in cookie
 
 
+@SQLITE_ONLY
 def test_anonymous_role_viewer_lets_visitors_read_but_not_write(
     state_db: Database,
     fake_clock: FakeClock,
