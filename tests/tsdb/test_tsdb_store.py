@@ -201,3 +201,16 @@ def test_stats_and_self_metrics(fake_clock: FakeClock) -> None:
     assert get("watchkeeper_tsdb_samples_appended_total") == 2
     assert get("watchkeeper_tsdb_duplicate_samples_total") == 1
     assert get("watchkeeper_tsdb_head_series") == 2
+
+
+def test_a_colon_is_fine_in_metric_names_but_not_in_label_names(
+    memory_store: EmbeddedStore,
+) -> None:
+    ok = memory_store.append([(L("job:rate5m"), T0, 1.0)])
+    bad = memory_store.append([(Labels({"__name__": "x", "job:rate5m": "1"}), T0, 1.0)])
+    assert ok.appended == 1
+    assert bad.appended == 0
+    assert bad.errors == [
+        "label name 'job:rate5m' of x{job:rate5m=\"1\"} is invalid: use letters, digits and _ "
+        "and do not start with a digit"
+    ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from watchkeeper.core.labels import METRIC_NAME, Labels, is_valid_label_name, is_valid_metric_name
@@ -124,6 +124,7 @@ class Head:
         self.per_source: dict[str, int] = {}
         self.samples = 0  # samples currently in head buffers
         self.pending_series: list[Series] = []  # created since the last flush
+        self._checks = NameChecks()
 
     # ----- series registry
 
@@ -184,7 +185,7 @@ class Head:
             batch.rejected_target.append(labels)
             return None
         if known is None:
-            problem = invalid_labels(labels)
+            problem = invalid_labels(labels, self._checks)
             if problem:
                 raise ValueError(problem)
             known = Series(self.next_id, labels)
@@ -295,18 +296,48 @@ class Head:
         return n
 
 
-def invalid_labels(labels: Labels) -> str | None:
+_CHECKED_MAX = 100_000
+
+
+class NameChecks:
+    """Remembers metric and label names already found valid (most repeat across series)."""
+
+    __slots__ = ("labels", "metrics")
+
+    def __init__(self) -> None:
+        self.metrics: set[str] = set()
+        self.labels: set[str] = set()
+
+    @staticmethod
+    def _valid(name: str, seen: set[str], check: Callable[[str], bool]) -> bool:
+        if name in seen:
+            return True
+        if not check(name):
+            return False
+        if len(seen) < _CHECKED_MAX:
+            seen.add(name)
+        return True
+
+    def metric(self, name: str) -> bool:
+        return self._valid(name, self.metrics, is_valid_metric_name)
+
+    def label(self, name: str) -> bool:
+        return self._valid(name, self.labels, is_valid_label_name)
+
+
+def invalid_labels(labels: Labels, checks: NameChecks | None = None) -> str | None:
     """Why a new series' labels cannot be stored, or None."""
+    checks = checks or NameChecks()
     name = labels.get(METRIC_NAME)
     if not name:
         return f"series {labels} has no metric name (__name__); every sample needs one"
-    if not is_valid_metric_name(name):
+    if not checks.metric(name):
         return (
             f"metric name {name!r} is invalid: use letters, digits, _ and : "
             "and do not start with a digit"
         )
     for label in labels:
-        if not is_valid_label_name(label):
+        if not checks.label(label):
             return (
                 f"label name {label!r} of {labels} is invalid: use letters, digits and _ "
                 "and do not start with a digit"

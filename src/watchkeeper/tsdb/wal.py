@@ -58,8 +58,11 @@ class SamplesRecord:
     values: np.ndarray
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def labels_to_json(labels: Labels) -> str:
-    return json.dumps(labels.items_tuple, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(labels.items_tuple)
 
 
 def labels_from_json(text: str) -> Labels:
