@@ -36,8 +36,22 @@ so the ``histogram_*`` functions other than ``histogram_quantile`` return nothin
 
 Results (:mod:`watchkeeper.promql.values`) carry labels as
 :class:`~watchkeeper.core.labels.Labels`, timestamps in milliseconds and ``to_json()`` in
-the Prometheus HTTP API's shape. The HTTP API is :func:`watchkeeper.promql.api.build_router`;
-the conformance runner is :mod:`watchkeeper.promql.promqltest`.
+the Prometheus HTTP API's shape.
+
+Limits: ``max_samples`` bounds the samples a query loads from the store (all selectors
+together) and the size of any intermediate vector; ``timeout_s`` is checked between
+evaluation steps. The experimental functions of Prometheus 2.53 (``sort_by_label``,
+``sort_by_label_desc``, ``mad_over_time``) need ``experimental_functions=True``.
+
+Also here: the HTTP API (:func:`watchkeeper.promql.api.build_router`, with the provider
+protocols for rules, alerts and metadata in :mod:`watchkeeper.promql.api_views`) and the
+runner for Prometheus' PromQL test files (:mod:`watchkeeper.promql.promqltest`, the
+``watchkeeper promql-test`` command).
+
+Module map: ``parse``/``ast`` (promql-parser AST lowered to engine nodes), ``engine``
+(queries, limits), ``model`` (step matrices), ``selectors`` (instant, range, subqueries),
+``rangefuncs``/``windows`` (functions over ranges), ``functions``/``labelfuncs``/
+``datefuncs``/``histogram``, ``aggregations``, ``binary``, ``regex`` (Go regexes).
 """
 
 from watchkeeper.promql.ast import Node, parse, referenced_metrics
