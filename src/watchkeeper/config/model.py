@@ -10,6 +10,7 @@ from watchkeeper.alerting.config import AlertingConfig
 from watchkeeper.collect.registry import CheckConfig
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
+from watchkeeper.readiness.config import ReadinessConfig
 from watchkeeper.security.config import SecurityConfig
 from watchkeeper.state.config import StateConfig
 from watchkeeper.tsdb.config import StorageConfig
@@ -81,6 +82,7 @@ class WatchkeeperConfig(StrictModel):
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)
