@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from watchkeeper.core.clock import Clock
-from watchkeeper.demo.app import Backend, Faults, Frontend
 from watchkeeper.demo.config import (
     GITHUB_REPO,
     GITHUB_TOKEN,
@@ -28,8 +27,8 @@ from watchkeeper.demo.config import (
 from watchkeeper.demo.incidents import Incident, IncidentSchedule
 from watchkeeper.testing.github import FakeGithub
 from watchkeeper.testing.render import FakeRender
-from watchkeeper.testing.server import FakeServer
 from watchkeeper.testing.supabase import FakeSupabase
+from watchkeeper.testing.targets import FakeTarget
 from watchkeeper.testing.vercel import FakeVercel
 from watchkeeper.testing.webhook_sink import WebhookSink
 
@@ -38,12 +37,12 @@ from watchkeeper.testing.webhook_sink import WebhookSink
 class DemoStack:
     ports: DemoPorts
     clock: Clock
-    faults: Faults = field(default_factory=Faults)
     requests_sent: int = 0
 
     def __post_init__(self) -> None:
-        self.backend = Backend(self.faults)
-        self.frontend = Frontend(self.faults)
+        self.backend = FakeTarget("backend", seed=7)
+        self.frontend = FakeTarget("frontend", seed=8)
+        self.frontend.set_page_text("Insurance Navigator: compare plans and get a quote")
         self.vercel = FakeVercel(token=VERCEL_TOKEN, clock=self.clock)
         self.render = FakeRender(token=RENDER_TOKEN, service_id=RENDER_SERVICE, clock=self.clock)
         self.supabase = FakeSupabase(
@@ -60,8 +59,8 @@ class DemoStack:
     def start(self) -> None:
         p = self.ports
         servers: list[Any] = [
-            FakeServer(self.frontend.app, port=p.frontend),
-            FakeServer(self.backend.app, port=p.backend),
+            self.frontend.serve(p.frontend),
+            self.backend.serve(p.backend),
             self.vercel.serve(p.vercel),
             self.render.serve(p.render),
             self.supabase.serve(p.supabase),
@@ -85,36 +84,28 @@ class DemoStack:
     # --- incidents ------------------------------------------------------------------------
 
     def incidents(self) -> list[Incident]:
-        f = self.faults
-
-        def set_(**values: Any) -> Any:
-            def apply() -> None:
-                for key, value in values.items():
-                    setattr(f, key, value)
-
-            return apply
-
+        backend, frontend = self.backend, self.frontend
         return [
             Incident(
                 "Backend latency spike",
-                "the rating service slows every quote by 1.5 s",
+                "the rating service slows every backend answer by 1.5 s",
                 25.0,
-                set_(backend_extra_latency=1.5),
-                set_(backend_extra_latency=0.0),
+                lambda: backend.set_latency(1.5),
+                lambda: backend.set_latency(0.0),
             ),
             Incident(
                 "Burst of 5xx",
                 "40 % of quotes fail with HTTP 500",
                 40.0,
-                set_(backend_error_ratio=0.4),
-                set_(backend_error_ratio=0.0),
+                lambda: backend.set_error_ratio(0.4),
+                lambda: backend.set_error_ratio(0.0),
             ),
             Incident(
                 "Frontend down",
                 "the frontend answers 503",
                 40.0,
-                set_(frontend_down=True),
-                set_(frontend_down=False),
+                lambda: frontend.fail_with(503),
+                lambda: frontend.fail_with(None),
             ),
             Incident(
                 "Failed production deploy",
