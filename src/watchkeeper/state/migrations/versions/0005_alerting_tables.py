@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.Double(), nullable=False),
         sa.Column("generator_url", sa.Text(), server_default="", nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
-        sa.Column("timeout", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("timeout", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("resolved_by", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_alerting_alerts")),
     )
