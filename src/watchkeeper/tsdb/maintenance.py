@@ -59,9 +59,10 @@ def merge_parts(ts_parts: Sequence[I64], val_parts: Sequence[F64]) -> tuple[I64,
     """Concatenate pieces in write order; sort by time, keeping the first write of a
     timestamp."""
     if len(ts_parts) == 1:
-        return ts_parts[0], val_parts[0]
-    ts = np.concatenate(ts_parts)
-    vals = np.concatenate(val_parts)
+        ts, vals = ts_parts[0], val_parts[0]
+    else:
+        ts = np.concatenate(ts_parts)
+        vals = np.concatenate(val_parts)
     if ts.size > 1 and not bool(np.all(ts[1:] > ts[:-1])):
         order = np.argsort(ts, kind="stable")
         ts = ts[order]
