@@ -141,6 +141,46 @@ def test_csrf_token_in_header_or_form_field_is_accepted(
     assert bad_form.status_code == 403
 
 
+def test_login_form_from_a_stale_tab_works_while_logged_in(
+    client: TestClient, alice: User, password: str, sec: SecurityServices, state_db: Database
+) -> None:
+    """The login POST is checked against its own form token, not the session's."""
+    stale_form = client.get("/login")
+    logged_in_elsewhere = sec.authenticator.login_in(state_db, "alice", password, "10.0.0.1")
+    client.cookies.set("wk_session", logged_in_elsewhere.token)
+    assert client.get("/api/v1/whoami").json()["name"] == "alice"
+    again = client.post(
+        "/login",
+        data={"username": "alice", "password": password, "csrf_token": form_token(stale_form)},
+    )
+    assert again.status_code == 303
+
+
+@SQLITE_ONLY
+def test_csrf_exempt_prefix_skips_the_check_only_below_it(
+    web_auth: WebAuth,
+    make_user: MakeUser,
+    sec: SecurityServices,
+    state_db: Database,
+    password: str,
+) -> None:
+    from fastapi import Depends
+
+    from watchkeeper.web.auth import install_auth
+    from watchkeeper.web.deps import public
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    ping = [Depends(public("the token in the URL is the credential"))]
+    app.add_api_route("/ping/{key}", lambda key: {"key": key}, methods=["POST"], dependencies=ping)
+    app.add_api_route("/pingx", lambda: {}, methods=["POST"], dependencies=ping)
+    install_auth(app, web_auth, csrf_exempt_paths=("/ping/",))
+    make_user(sec, state_db, "bob")
+    with TestClient(app, follow_redirects=False) as client:
+        log_in(client, "bob", password)
+        assert client.post("/ping/abc").status_code == 200
+        assert client.post("/pingx").status_code == 403
+
+
 def test_api_token_requests_need_no_csrf_token(
     client: TestClient, sec: SecurityServices, state_db: Database, admin_actor: Principal
 ) -> None:

@@ -38,6 +38,7 @@ from watchkeeper.security.setup import SecurityServices
 from watchkeeper.state.db import Database
 from watchkeeper.web.deps import current_principal, public
 
+LOGIN_PATH = "/login"
 SESSION_COOKIE = "wk_session"
 LOGIN_CSRF_COOKIE = "wk_login_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -119,14 +120,19 @@ def remote_addr(scope: Scope) -> str:
 
 
 class AuthMiddleware:
-    """Pure ASGI middleware (streaming responses and server-sent events pass untouched)."""
+    """Pure ASGI middleware (streaming responses and server-sent events pass untouched).
+
+    ``csrf_exempt_paths``: exact paths, or prefixes ending in ``/``, whose state-changing
+    requests skip the session CSRF check (endpoints whose credential is in the URL)."""
 
     def __init__(
         self, app: ASGIApp, *, auth: WebAuth, csrf_exempt_paths: Iterable[str] = ()
     ) -> None:
         self.app = app
         self.auth = auth
-        self.csrf_exempt = tuple(csrf_exempt_paths)
+        # POST /login carries its own form token (checked by the route), which works for a
+        # visitor who is, in another tab, already logged in.
+        self.csrf_exempt = (LOGIN_PATH, *csrf_exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -172,7 +178,7 @@ class AuthMiddleware:
             session is not None
             and scope["type"] == "http"
             and scope["method"] not in SAFE_METHODS
-            and not scope["path"].startswith(self.csrf_exempt or ("\0",))
+            and not _exempt(scope["path"], self.csrf_exempt)
         ):
             ok, receive = await _check_csrf(scope, receive, session.csrf_token)
             if not ok:
@@ -200,6 +206,11 @@ class AuthMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _exempt(path: str, exempt: tuple[str, ...]) -> bool:
+    """``/login`` matches itself only; an entry ending in ``/`` matches everything under it."""
+    return any(path == e or (e.endswith("/") and path.startswith(e)) for e in exempt)
 
 
 async def _deny(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
@@ -292,7 +303,7 @@ def login_router(auth: WebAuth, *, templates: Jinja2Templates | None = None) -> 
         return response
 
     @router.get(
-        "/login",
+        LOGIN_PATH,
         response_class=HTMLResponse,
         dependencies=[Depends(public("the login form"))],
     )
@@ -304,7 +315,7 @@ def login_router(auth: WebAuth, *, templates: Jinja2Templates | None = None) -> 
         return render(request, 200, nxt=safe_next(next_))
 
     @router.post(
-        "/login",
+        LOGIN_PATH,
         response_class=HTMLResponse,
         dependencies=[Depends(public("logging in"))],
     )
