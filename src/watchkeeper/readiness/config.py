@@ -229,8 +229,10 @@ class SqlAssertion(StrictModel):
 
     @model_validator(mode="after")
     def _something_expected(self) -> SqlAssertion:
-        if self.expect is None and self.expect_rows is None and "expect" not in (
-            self.model_fields_set
+        if (
+            self.expect is None
+            and self.expect_rows is None
+            and "expect" not in (self.model_fields_set)
         ):
             raise ValueError("give expect (a value) or expect_rows (a row count)")
         return self

@@ -1,0 +1,1 @@
+"""The readiness checks, one module each, listed in :mod:`watchkeeper.readiness.registry`."""
