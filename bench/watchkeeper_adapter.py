@@ -151,7 +151,7 @@ class WatchkeeperAdapter(Adapter):
         ):
             try:
                 out[key] = prom_scalar(self.query_url, query)
-            except Exception as exc:  # noqa: BLE001 - recorded in the JSON, not fatal
+            except Exception as exc:  # recorded in the JSON, not fatal
                 out[key] = f"error: {exc}"
         return out
 
@@ -165,6 +165,6 @@ class WatchkeeperAdapter(Adapter):
         ):
             try:
                 out[key] = prom_scalar(self.query_url, query)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # recorded in the JSON
                 out[key] = f"error: {exc}"
         return out
