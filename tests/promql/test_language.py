@@ -109,3 +109,18 @@ def test_values_are_formatted_like_prometheus() -> None:
         "+Inf",
         "NaN",
     ]
+
+
+def test_json_text_equals_json_of_to_json() -> None:
+    import json
+
+    import numpy as np
+
+    from watchkeeper.promql.values import Sample, Series
+
+    values = np.array([1.0, -0.0, 1e20, 1e-7, 2.5, float("nan"), float("inf"), 2.0**53])
+    stamps = np.arange(values.shape[0], dtype=np.int64) * 1500
+    matrix = Matrix((Series(Labels.of(job='a"b'), stamps, values),))
+    assert json.loads(matrix.json_text()) == json.loads(json.dumps(matrix.to_json()))
+    vector = Vector(tuple(Sample(Labels.of(i=str(i)), v, 2000) for i, v in enumerate(values)), 2000)
+    assert json.loads(vector.json_text()) == vector.to_json()

@@ -37,6 +37,7 @@ from watchkeeper.promql.api_params import (
 )
 from watchkeeper.promql.api_views import AlertsProvider, MetadataProvider, RulesProvider
 from watchkeeper.promql.engine import Engine
+from watchkeeper.promql.values import Result
 from watchkeeper.security.permissions import Permission
 from watchkeeper.tsdb.base import SeriesStore
 from watchkeeper.web.deps import require
@@ -61,8 +62,24 @@ def _json(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
+class RawJSON:
+    """Data already encoded as JSON text (large query results skip ``json.dumps``)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def success(data: Any) -> Response:
+    if isinstance(data, RawJSON):
+        body = '{"status":"success","data":' + data.text + "}"
+        return Response(body, media_type="application/json")
     return _json({"status": "success", "data": data})
+
+
+def _result(result: Result) -> RawJSON:
+    return RawJSON(f'{{"resultType":"{result.result_type}","result":{result.json_text()}}}')
 
 
 def failure(exc: WatchkeeperError) -> Response:
@@ -126,7 +143,7 @@ class _Api:
         result = await run_in_threadpool(
             self.engine.instant_ms, expr, default if at is None else at, timeout_s=timeout
         )
-        return {"resultType": result.result_type, "result": result.to_json()}
+        return await run_in_threadpool(_result, result)
 
     async def query_range(self, params: Params) -> Any:
         expr = first(params, "query") or ""
@@ -145,7 +162,7 @@ class _Api:
         result = await run_in_threadpool(
             self.engine.range_ms, expr, start, end, round(step_s * 1000), timeout_s=timeout
         )
-        return {"resultType": "matrix", "result": result.to_json()}
+        return await run_in_threadpool(_result, result)
 
     def _range(self, params: Params) -> tuple[int | None, int | None]:
         start = optional_time(params, "start", None)
