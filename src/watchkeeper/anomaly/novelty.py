@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from functools import reduce
+from operator import add
 from typing import Any, ClassVar
 
 import numpy as np
@@ -188,7 +190,7 @@ class NoveltyDetector:
         self._last_fire: int | None = None  # sample number of the last alert start
         self._raw: deque[float] = deque(maxlen=self._span)
         self._hist: dict[str, deque[float]] = {v: deque(maxlen=self._p.history) for v in VIEWS}
-        self._ext: dict[str, _Extremes] = {}
+        self._ext: tuple[_Extremes, _Extremes, _Extremes] | None = None
         self._ext_fresh = False
 
     @property
@@ -196,15 +198,18 @@ class NoveltyDetector:
         return self._p.model_dump()
 
     # ----------------------------------------------------------------- streaming path
-    def _extremes(self) -> dict[str, _Extremes]:
-        if not self._ext_fresh:
-            self._ext = {}
+    def _extremes(self) -> tuple[_Extremes, _Extremes, _Extremes]:
+        """The monotonic deques of the three views, rebuilt from the histories if stale."""
+        if not self._ext_fresh or self._ext is None:
+            built = []
             for v in VIEWS:
                 ext = _Extremes(self._p.history)
                 for value in self._hist[v]:
                     ext.push(value)
-                self._ext[v] = ext
+                built.append(ext)
+            self._ext = (built[0], built[1], built[2])
             self._ext_fresh = True
+            return self._ext
         return self._ext
 
     def update(self, timestamp: float, value: float) -> float:
@@ -218,27 +223,32 @@ class NoveltyDetector:
         if self._n < self._span:
             return 0.0
         buffered = list(raw)
-        recent = buffered[-p.window :]
-        total = recent[0]
-        for item in recent[1:]:
-            total += item
+        recent = buffered[-p.window :] if p.window < self._span else buffered
+        mean = reduce(add, recent) / p.window  # summed left to right, as the column sums
+        spread = max(recent) - min(recent)
         ordered = sorted(buffered[-p.level_window :])
         mid = p.level_window // 2
         level = ordered[mid] if p.level_window % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
-        views = {"level": level, "mean": total / p.window, "spread": max(recent) - min(recent)}
-        extremes = self._extremes()
+        ext_level, ext_mean, ext_spread = self._extremes()
+        warm = ext_level.count >= p.warmup
         best = -float("inf")
-        warm = extremes["level"].count >= p.warmup
         if warm:
-            level_mx, level_mn = extremes["level"].bounds()
-            floor = p.range_floor * (level_mx - level_mn)
-            for name in VIEWS:
-                mx, mn = extremes[name].bounds()
-                e = _exceedance(views[name], mx, mn, 0.0 if name == "level" else floor)
-                best = e if e > best else best
-        for name in VIEWS:
-            extremes[name].push(views[name])
-            self._hist[name].append(views[name])
+            mx, mn = ext_level.bounds()
+            best = _exceedance(level, mx, mn, 0.0)
+            floor = p.range_floor * (mx - mn)
+            mx, mn = ext_mean.bounds()
+            e = _exceedance(mean, mx, mn, floor)
+            best = e if e > best else best
+            mx, mn = ext_spread.bounds()
+            e = _exceedance(spread, mx, mn, floor)
+            best = e if e > best else best
+        ext_level.push(level)
+        ext_mean.push(mean)
+        ext_spread.push(spread)
+        hist = self._hist
+        hist["level"].append(level)
+        hist["mean"].append(mean)
+        hist["spread"].append(spread)
         if not warm:
             return 0.0
         score = ratio_score(best / p.margin)
