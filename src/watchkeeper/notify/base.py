@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Protocol
 
 from watchkeeper.core.clock import rfc3339
@@ -76,7 +76,10 @@ class NotificationMessage:
         }
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        # field by field rather than dataclasses.asdict (which deep-copies every value)
+        raw = {f.name: getattr(self, f.name) for f in fields(self)}
+        raw["alerts"] = [{f.name: getattr(a, f.name) for f in fields(a)} for a in self.alerts]
+        return json.dumps(raw, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> NotificationMessage:

@@ -41,6 +41,9 @@ class BaseNotifier:
     """Base of the HTTP notifiers. Subclasses set ``channel`` and implement ``send``."""
 
     channel: ClassVar[str] = ""
+    # whether send() reads or writes the group's state (threads, message ids); the worker
+    # skips loading and saving it for channels that do not
+    stateful: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -29,7 +29,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from watchkeeper.core.clock import Clock
 from watchkeeper.core.enums import DeliveryStatus
@@ -45,6 +48,19 @@ from watchkeeper.notify.registry import NotifierSet
 from watchkeeper.notify.settings import NotifySettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Write:
+    item: Claimed
+    receipt: DeliveryReceipt | None
+    error: DeliveryError | None
+    state: dict[str, Any]
+    state_before: str  # "" for a channel that keeps no state
+    seconds: float
+    done: asyncio.Future[None]
+
+
 _HEALTH_REFRESH = 5.0  # seconds between health writes while nothing changes
 _DEPTH_REFRESH = 1.0
 _PRUNE_EVERY = 3600.0
@@ -83,6 +99,8 @@ class OutboxWorker:
         self._buckets: dict[tuple[str, str, int], TokenBucket] = {}
         self._health_cache: dict[tuple[str, str, int], tuple[HealthStatus, float]] = {}
         self._retired: list[NotifierSet] = []
+        self._writes: list[_Write] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -311,10 +329,13 @@ class OutboxWorker:
 
     async def _attempt(self, item: Claimed) -> None:
         notifier = self.notifiers.get(item.receiver, item.channel, item.integration)
-        state = await asyncio.to_thread(
-            self.states.load, item.receiver, item.group_id, item.channel, item.integration
-        )
-        before = json.dumps(state, sort_keys=True, default=str)
+        stateful = notifier is not None and bool(getattr(notifier, "stateful", True))
+        state: dict[str, Any] = {}
+        if stateful:
+            state = await asyncio.to_thread(
+                self.states.load, item.receiver, item.group_id, item.channel, item.integration
+            )
+        before = json.dumps(state, sort_keys=True, default=str) if stateful else ""
         receipt: DeliveryReceipt | None = None
         error: DeliveryError | None = None
         started = self.timer()
@@ -347,10 +368,37 @@ class OutboxWorker:
                     retryable=True,
                 )
         seconds = self.timer() - started
-        await asyncio.to_thread(self._record, item, receipt, error, state, before, seconds)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writes.append(_Write(item, receipt, error, state, before, seconds, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="notify-outbox-writer")
+        await done
+
+    async def _flush(self) -> None:
+        """Write finished attempts in batches: one transaction for all the sends that
+        finished together (the database, not the network, is the shared bottleneck)."""
+        while self._writes:
+            await asyncio.sleep(0)
+            batch, self._writes = self._writes[:256], self._writes[256:]
+            try:
+                await asyncio.to_thread(self._write_batch, batch)
+            except Exception as exc:
+                for w in batch:
+                    if not w.done.done():
+                        w.done.set_exception(exc)
+                continue
+            for w in batch:
+                if not w.done.done():
+                    w.done.set_result(None)
+
+    def _write_batch(self, batch: list[_Write]) -> None:
+        with self.outbox.db.begin() as conn:
+            for w in batch:
+                self._record(conn, w.item, w.receipt, w.error, w.state, w.state_before, w.seconds)
 
     def _record(
         self,
+        conn: Connection,
         item: Claimed,
         receipt: DeliveryReceipt | None,
         error: DeliveryError | None,
@@ -381,49 +429,48 @@ class OutboxWorker:
             outcome, status = AttemptOutcome.FAILED, DeliveryStatus.FAILED
         summary = receipt.summary if receipt else None
         key = (item.receiver, item.channel, item.integration)
-        with self.outbox.db.begin() as conn:
-            self.outbox.finish(
-                conn,
-                item,
-                owner=self.worker_id,
-                status=status,
-                now=now,
-                next_attempt_at=next_at,
+        self.outbox.finish(
+            conn,
+            item,
+            owner=self.worker_id,
+            status=status,
+            now=now,
+            next_attempt_at=next_at,
+            reason=reason,
+            error=text,
+            status_code=status_code,
+            summary=summary,
+        )
+        DeliveryLog.record(
+            conn,
+            AttemptRecord(
+                delivery_id=item.id,
+                receiver=item.receiver,
+                channel=item.channel,
+                integration=item.integration,
+                event=item.event,
+                dedup_key=item.dedup_key,
+                group_id=item.group_id,
+                payload_digest=item.payload_digest,
+                attempt=attempt,
+                outcome=outcome,
+                status_code=status_code,
+                latency_ms=round(seconds * 1000.0, 3),
                 reason=reason,
                 error=text,
-                status_code=status_code,
-                summary=summary,
+                response=summary,
+                retry_at=next_at,
+                is_test=item.is_test,
+                worker=self.worker_id,
+                at=now,
+            ),
+        )
+        health = self._update_health(conn, key, now, outcome, reason, text, status_code)
+        after = json.dumps(state, sort_keys=True, default=str) if state_before else ""
+        if after != state_before:
+            ChannelStateStore.save(
+                conn, item.receiver, item.group_id, item.channel, item.integration, state, now
             )
-            DeliveryLog.record(
-                conn,
-                AttemptRecord(
-                    delivery_id=item.id,
-                    receiver=item.receiver,
-                    channel=item.channel,
-                    integration=item.integration,
-                    event=item.event,
-                    dedup_key=item.dedup_key,
-                    group_id=item.group_id,
-                    payload_digest=item.payload_digest,
-                    attempt=attempt,
-                    outcome=outcome,
-                    status_code=status_code,
-                    latency_ms=round(seconds * 1000.0, 3),
-                    reason=reason,
-                    error=text,
-                    response=summary,
-                    retry_at=next_at,
-                    is_test=item.is_test,
-                    worker=self.worker_id,
-                    at=now,
-                ),
-            )
-            health = self._update_health(conn, key, now, outcome, reason, text, status_code)
-            after = json.dumps(state, sort_keys=True, default=str)
-            if after != state_before:
-                ChannelStateStore.save(
-                    conn, item.receiver, item.group_id, item.channel, item.integration, state, now
-                )
         if self.metrics is not None:
             self.metrics.observe(item.channel, outcome, reason.value if reason else None, seconds)
             if health is not None:

@@ -27,6 +27,7 @@ def _cut(text: str, limit: int) -> str:
 
 class DiscordNotifier(BaseNotifier):
     channel: ClassVar[str] = "discord"
+    stateful: ClassVar[bool] = False
 
     def __init__(self, config: DiscordConfig, ctx: NotifierContext, *, where: str) -> None:
         super().__init__(config, ctx, where=where, secrets=[config.webhook_url.reveal()])

@@ -26,6 +26,7 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 
 class MSTeamsNotifier(BaseNotifier):
     channel: ClassVar[str] = "msteams"
+    stateful: ClassVar[bool] = False
 
     def __init__(
         self, config: MSTeamsConfig | MSTeamsV2Config, ctx: NotifierContext, *, where: str

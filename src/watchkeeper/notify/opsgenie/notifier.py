@@ -38,6 +38,7 @@ def alias_of(receiver: str, group_key: str, test: str = "") -> str:
 
 class OpsGenieNotifier(BaseNotifier):
     channel: ClassVar[str] = "opsgenie"
+    stateful: ClassVar[bool] = False
 
     def __init__(self, config: OpsGenieConfig, ctx: NotifierContext, *, where: str) -> None:
         if config.api_key is None:

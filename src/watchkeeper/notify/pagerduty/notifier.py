@@ -61,6 +61,7 @@ def incident_key(receiver: str, group_key: str, *, test: str = "") -> str:
 
 class PagerDutyNotifier(BaseNotifier):
     channel: ClassVar[str] = "pagerduty"
+    stateful: ClassVar[bool] = False
 
     def __init__(self, config: PagerdutyConfig, ctx: NotifierContext, *, where: str) -> None:
         if config.routing_key is None:

@@ -26,6 +26,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 class WebhookNotifier(BaseNotifier):
     channel: ClassVar[str] = "webhook"
+    stateful: ClassVar[bool] = False
 
     def __init__(self, config: WebhookConfig, ctx: NotifierContext, *, where: str) -> None:
         secrets = [config.url.reveal()]
