@@ -59,6 +59,23 @@ def open_store(path: Path, clock: FakeClock, **extra: Any) -> EmbeddedStore:
     return EmbeddedStore.open(cfg, clock=clock, background=False)
 
 
+def calibration() -> dict[str, float]:
+    """How fast this machine runs plain Python and NumPy right now (the machine may be
+    shared: compare figures from runs with similar calibration only)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    sum(range(5_000_000))
+    loop = time.perf_counter() - w0, time.process_time() - c0
+    a = np.arange(2_000_000, dtype=np.int64)
+    w0 = time.perf_counter()
+    for _ in range(5):
+        np.cumsum(a)
+    return {
+        "python_sum_5e6_wall_s": round(loop[0], 3),
+        "python_sum_5e6_cpu_s": round(loop[1], 3),
+        "numpy_cumsum_2e6_ms": round((time.perf_counter() - w0) / 5 * 1000, 2),
+    }
+
+
 def rss_bytes() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -307,6 +324,7 @@ def main() -> None:
         return
     q = args.quick
     report = {
+        "calibration": calibration(),
         "append": bench_append(targets=2 if q else 10, rounds=6 if q else 48),
         "memory": bench_memory(2000 if q else 10_000, 60, STEP_MS, 8),
         "disk": bench_disk(10 if q else 100),

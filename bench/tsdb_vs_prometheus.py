@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tsdb_store import DAY_MS, STEP_MS, bench_memory, dataset
+from tsdb_store import DAY_MS, STEP_MS, bench_memory, calibration, dataset
 
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.tsdb.base import SeriesData
@@ -270,7 +270,10 @@ def main() -> None:
     if not prometheus or not promtool:
         raise SystemExit("needs prometheus and promtool on PATH (apt-get install prometheus)")
     version = subprocess.run([prometheus, "--version"], capture_output=True, text=True).stdout
-    report: dict[str, Any] = {"prometheus": version.splitlines()[0] if version else "?"}
+    report: dict[str, Any] = {
+        "prometheus": version.splitlines()[0] if version else "?",
+        "calibration": calibration(),
+    }
     report["disk"] = bench_disk(20 if args.quick else 100, promtool)
     if not args.skip_memory:
         series = 2000 if args.quick else 10_000
