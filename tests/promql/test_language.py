@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 from watchkeeper.core.errors import QueryError
 from watchkeeper.core.labels import Labels
 from watchkeeper.promql import Engine, Matrix, Vector
 from watchkeeper.promql.regex import RegexError, go_to_python
-from watchkeeper.promql.values import format_value
+from watchkeeper.promql.values import Sample, Series, format_value
 from watchkeeper.tsdb.base import SeriesStore
 
 from .support import load, series
@@ -112,12 +115,6 @@ def test_values_are_formatted_like_prometheus() -> None:
 
 
 def test_json_text_equals_json_of_to_json() -> None:
-    import json
-
-    import numpy as np
-
-    from watchkeeper.promql.values import Sample, Series
-
     values = np.array([1.0, -0.0, 1e20, 1e-7, 2.5, float("nan"), float("inf"), 2.0**53])
     stamps = np.arange(values.shape[0], dtype=np.int64) * 1500
     matrix = Matrix((Series(Labels.of(job='a"b'), stamps, values),))
