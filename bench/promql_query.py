@@ -7,6 +7,7 @@ loopback port; then times the same queries on both and prints JSON with the rati
 
 * ``query_range`` of ``sum by (job) (rate(x[5m]))`` over ``--series`` series and
   ``--hours`` hours at a 60 s step;
+* the same without ``sum``: every series comes back (the JSON encoding is timed too);
 * instant queries over ``--instant-series`` series: ``sum by (job) (rate(y[5m]))`` and
   the plain selector ``y``.
 
@@ -292,6 +293,7 @@ def compare(
     rng = {"start": str(start_s), "end": str(end_s), "step": "60"}
     queries = [
         ("range_sum_rate", "sum by (job) (rate(x[5m]))", "/api/v1/query_range", rng),
+        ("range_rate_every_series", "rate(x[5m])", "/api/v1/query_range", rng),
         ("instant_sum_rate", "sum by (job) (rate(y[5m]))", "/api/v1/query", {"time": str(end_s)}),
         ("instant_select", "y", "/api/v1/query", {"time": str(end_s)}),
     ]
