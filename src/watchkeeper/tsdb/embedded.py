@@ -353,6 +353,13 @@ class EmbeddedStore:
     def subscribe(self, listener: SeriesListener) -> None:
         self._listeners.append(listener)
 
+    def series_limit_problem(self, series: Mapping[str | None, Iterable[Labels]]) -> str | None:
+        """Why appending samples of these series (grouped by ``source`` as ``append`` takes
+        it) would pass a cardinality limit, or ``None``: lets push ingestion refuse a whole
+        batch before storing any of it. ``append`` enforces the limits regardless."""
+        with self._core.lock:
+            return self._head.series_limit_problem(series)
+
     def stats(self) -> StoreStats:
         with self._core.lock:
             return StoreStats(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from watchkeeper.core.labels import METRIC_NAME, Labels, is_valid_label_name, is_valid_metric_name
@@ -197,6 +197,37 @@ class Head:
             self.pending_series.append(known)
         self.activate(known, source)
         return known
+
+    def series_limit_problem(self, series: Mapping[str | None, Iterable[Labels]]) -> str | None:
+        """Why appending to these series (grouped by source) would create series past a
+        limit, or None. Counts each label set that has no active series yet."""
+        limits = self.limits
+        by_labels = self.by_labels
+        total = 0
+        for source, labels in series.items():
+            fresh = set()
+            for lab in labels:
+                known = by_labels.get(lab.items_tuple)
+                if known is None or known.ts is None:
+                    fresh.add(lab.items_tuple)
+            if not fresh:
+                continue
+            total += len(fresh)
+            have = self.per_source.get(source, 0) if source is not None else 0
+            if source is not None and have + len(fresh) > limits.max_series_per_target:
+                return (
+                    f"{len(fresh)} new series for target {source!r}, which already has {have} "
+                    f"active series, would pass storage.max_series_per_target = "
+                    f"{limits.max_series_per_target}; drop or relabel high-cardinality labels, "
+                    "or raise the limit"
+                )
+        if total and len(self.live) + total > limits.max_series:
+            return (
+                f"{total} new series would pass storage.max_series = {limits.max_series} (the "
+                f"store has {len(self.live)} active series); reduce label cardinality or "
+                "raise the limit"
+            )
+        return None
 
     # ----- appends
 
