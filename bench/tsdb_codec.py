@@ -31,26 +31,40 @@ from watchkeeper.tsdb import codec
 Encoder = Callable[[np.ndarray, np.ndarray], bytes]
 
 
-def _transformed(ts: np.ndarray, vals: np.ndarray) -> bytes:
-    # The chosen encoding's body before compression (header stripped, decompressed).
+_H = codec._HEADER.size
+
+
+def _transformed(ts: np.ndarray, vals: np.ndarray) -> tuple[bytes, bytes]:
+    # The chosen encoding's header and body before compression.
     data = codec.encode_chunk(ts, vals)
-    return bytes(cramjam.zstd.decompress(data[codec._HEADER.size :]))
+    return data[:_H], bytes(cramjam.zstd.decompress(data[_H:]))
+
+
+def _with(compress: Callable[[bytes], bytes]) -> Encoder:
+    def encode(ts: np.ndarray, vals: np.ndarray) -> bytes:
+        header, body = _transformed(ts, vals)
+        return header + compress(body)
+
+    return encode
 
 
 def candidates() -> dict[str, tuple[Encoder, Callable[[bytes], object]]]:
     return {
         "chosen": (codec.encode_chunk, codec.decode_chunk),
         "same+zlib": (
-            lambda t, v: zlib.compress(_transformed(t, v), 6),
-            lambda b: zlib.decompress(b),
+            _with(lambda body: zlib.compress(body, 6)),
+            lambda b: codec.decode_body(b[:_H], zlib.decompress(b[_H:])),
         ),
         "same+lz4": (
-            lambda t, v: bytes(cramjam.lz4.compress_block(_transformed(t, v))),
-            lambda b: cramjam.lz4.decompress_block(b),
+            _with(lambda body: bytes(cramjam.lz4.compress_block(body))),
+            lambda b: codec.decode_body(b[:_H], bytes(cramjam.lz4.decompress_block(b[_H:]))),
         ),
         "numpy+zlib": (
             lambda t, v: zlib.compress(t.tobytes() + v.tobytes(), 6),
-            lambda b: zlib.decompress(b),
+            lambda b: (
+                np.frombuffer(zlib.decompress(b), dtype=np.int64),
+                np.frombuffer(zlib.decompress(b), dtype=np.float64),
+            ),
         ),
         "raw+lz4": (
             lambda t, v: codec.encode_chunk(t, v, fast=True),

@@ -165,7 +165,7 @@ def decode_chunk(data: bytes) -> tuple[I64, F64]:
     """The timestamps and values of an encoded chunk."""
     if len(data) < _HEADER.size:
         raise ChunkFormatError("chunk too short")
-    version, mode, scale, ts_code, val_code, n, n_special = _HEADER.unpack_from(data)
+    version, mode, scale, ts_code, val_code, n, _ = _HEADER.unpack_from(data)
     if version != VERSION or mode > 3 or ts_code > 3 or val_code > 3 or scale > _MAX_SCALE:
         raise ChunkFormatError(f"unknown chunk format (version {version}, mode {mode})")
     if n == 0:
@@ -185,6 +185,13 @@ def decode_chunk(data: bytes) -> tuple[I64, F64]:
         body = bytes(cramjam.zstd.decompress(memoryview(data)[_HEADER.size :]))
     except cramjam.DecompressionError as exc:
         raise ChunkFormatError(f"chunk body does not decompress: {exc}") from None
+    return decode_body(data[: _HEADER.size], body)
+
+
+def decode_body(header: bytes, body: bytes) -> tuple[I64, F64]:
+    """Decode a compact chunk from its header and its decompressed body (benchmarks use
+    this to try other compressors with the same transforms)."""
+    _, mode, scale, ts_code, val_code, n, n_special = _HEADER.unpack_from(header)
     ts_dtype = np.dtype(_DTYPES[ts_code])
     val_dtype = np.dtype(_DTYPES[val_code])
     ts_len = (n - 1) * ts_dtype.itemsize
