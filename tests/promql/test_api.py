@@ -348,3 +348,29 @@ def test_every_route_declares_the_permission(store: SeriesStore) -> None:
         deps = [d.dependency for d in getattr(route, "dependencies", [])]
         permissions = [getattr(d, "permission", None) for d in deps]
         assert Permission.METRICS_READ in permissions, route
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/query", {"query": "up", "time": "1e300"}),
+        ("/api/v1/query", {"query": "up", "timeout": "soon"}),
+        ("/api/v1/query", {"query": "max_over_time(up[1000y:1ms])", "time": str(NOW)}),
+        ("/api/v1/query_range", {"query": "up", "start": "0", "end": "1e9", "step": "1"}),
+        ("/api/v1/query_range", {"query": "up", "start": "10", "end": "0", "step": "1"}),
+        ("/api/v1/query_range", {"query": "up", "start": "0", "end": "10"}),
+        ("/api/v1/query_range", {"query": "up[5m]", "start": "0", "end": "10", "step": "1"}),
+        ("/api/v1/series", {"match[]": "rate(up[5m])"}),
+        ("/api/v1/labels", {"match[]": "up", "start": "x"}),
+        ("/api/v1/metadata", {"limit": "many"}),
+        ("/api/v1/rules", {"type": "both"}),
+    ],
+)
+def test_client_mistakes_are_4xx_with_a_message(
+    server: FakeServer, path: str, params: dict[str, str]
+) -> None:
+    response = httpx.get(server.url + "/prometheus" + path, params=params, timeout=30)
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["error"]

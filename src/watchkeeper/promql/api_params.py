@@ -16,8 +16,9 @@ from watchkeeper.promql.ast import VectorSelector, parse
 # Prometheus' own "all time" bounds, which clients send verbatim.
 MIN_TIME_TEXT = "-292273086-05-16T16:47:06Z"
 MAX_TIME_TEXT = "292277025-08-18T07:12:54.999999999Z"
-MIN_TIME_MS = -(2**63) // 1_000_000 // 2
-MAX_TIME_MS = (2**63 - 1) // 1_000_000 // 2
+# Times beyond about 285,000 years either way are "no bound" (and keep int64 math safe).
+MIN_TIME_MS = -(2**53)
+MAX_TIME_MS = 2**53
 _FRACTION = re.compile(r"^(.*T\d\d:\d\d:\d\d)\.(\d+)(.*)$")
 
 Params = Mapping[str, Sequence[str]]
@@ -39,7 +40,7 @@ def parse_time_ms(text: str, name: str) -> int:
     except ValueError:
         pass
     else:
-        if not math.isfinite(seconds):
+        if not math.isfinite(seconds) or abs(seconds) > MAX_TIME_MS / 1000:
             raise invalid(name, f"cannot parse {text!r} to a valid timestamp")
         return round(seconds * 1000)
     if text == MIN_TIME_TEXT:

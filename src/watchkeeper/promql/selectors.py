@@ -177,8 +177,9 @@ def subquery(ev: Evaluator, node: Subquery, times: I64) -> Ranges:
     ends = resolve_times(ev, times, node.at, node.offset_ms)
     first = int(ends.min()) - node.range_ms
     start = -((-first) // step) * step  # first multiple of the step at or after `first`
-    inner_times = np.arange(start, int(ends.max()) + 1, step, dtype=np.int64)
-    ev.ctx.account(inner_times.shape[0], "evaluating a subquery")
+    last = int(ends.max())
+    ev.ctx.account(max(0, (last - start) // step + 1), "evaluating a subquery")
+    inner_times = np.arange(start, last + 1, step, dtype=np.int64)
     if inner_times.shape[0] == 0:
         inner = Steps.empty(0)
     else:
