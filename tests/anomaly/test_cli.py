@@ -68,6 +68,14 @@ def test_a_row_that_does_not_parse_names_file_line_and_expectation(text: str, me
         read_series(io.StringIO(text), "s.csv")
 
 
+def test_a_byte_order_mark_before_the_header_is_accepted(runner: CliRunner, tmp_path: Path) -> None:
+    source = tmp_path / "bom.csv"
+    source.write_bytes(b"\xef\xbb\xbftimestamp,value\n1,2\n2,3\n")
+    result = runner.invoke(cli, ["anomaly", "score", str(source)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["timestamp,value,anomaly_score", "1,2,0", "2,3,0"]
+
+
 def test_score_writes_timestamp_value_and_score_rows(runner: CliRunner, tmp_path: Path) -> None:
     values = noisy_series(1500, seed=2)
     values[1200] += 30

@@ -127,7 +127,7 @@ def read_series(stream: TextIO, source: str) -> SeriesData:
 
 def read_series_file(path: Path) -> SeriesData:
     try:
-        with path.open(encoding="utf-8", newline="") as stream:
+        with path.open(encoding="utf-8-sig", newline="") as stream:
             return read_series(stream, str(path))
     except FileNotFoundError:
         raise AnomalyInputError(f"{path}: no such file; check the path") from None
