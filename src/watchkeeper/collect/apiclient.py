@@ -119,6 +119,39 @@ class ApiClient:
             raise self._status_error(resp, where)
         return resp
 
+    async def post(
+        self,
+        path: str,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        """A POST with the same auth, deadline, rate-limit handling and error reasons as
+        :meth:`get` (used by the readiness rollback drill)."""
+        now = self.clock.now()
+        if now < self.rate.blocked_until:
+            raise TargetError(
+                f"backing off the {self.spec.name} API rate limit until "
+                f"{rfc3339(self.rate.blocked_until)}",
+                CollectFailure.RATE_LIMITED,
+                detail={"rate_limited_until": self.rate.blocked_until},
+            )
+        url = path if "://" in path else self.url(path)
+        where = f"{self.spec.name} API {httpx.URL(url).path}"
+        timeout = self.call_timeout
+        if self._deadline is not None:
+            timeout = min(timeout, max(0.05, self._deadline - self.clock.monotonic()))
+        try:
+            self.calls += 1
+            resp = await self.http.post(
+                url, json=json_body, params=params, headers=self._headers, timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, where) from None
+        self._read_rate_limit(resp)
+        if resp.status_code >= 400:
+            raise self._status_error(resp, where)
+        return resp
+
     def decode(self, resp: httpx.Response, path: str) -> Any:
         try:
             return resp.json()

@@ -6,7 +6,12 @@ key. Every base path is served under ``/v1``.
 
 Controls: :meth:`FakeRender.deploy` (newest first), :meth:`FakeRender.set_newest_status`,
 :meth:`FakeRender.set_instances`, :meth:`FakeRender.set_autoscaling`,
-:meth:`FakeRender.set_suspended`, :meth:`FakeRender.set_metric`; plus the shared faults.
+:meth:`FakeRender.set_suspended`, :meth:`FakeRender.set_metric`, :meth:`FakeRender.set_plan`;
+plus the shared faults.
+
+``POST /v1/services/{id}/rollback`` (body ``{"deployId"}``) answers 201 with a new deploy
+(``trigger: "rollback"``, ``update_in_progress``) that turns ``live`` on its next read
+through ``GET /v1/services/{id}/deploys/{deployId}`` (or the deploys list).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class FakeRender(ApiFake):
         self.num_instances = 2
         self.autoscaling = {"enabled": True, "min": 2, "max": 5}
         self.instances = 2
+        self.plan = "standard"
         self._seq = itertools.count(1)
         self.deploys: list[dict[str, Any]] = []
         # metric -> list of (labels, value); the newest point carries these values
@@ -73,6 +79,8 @@ class FakeRender(ApiFake):
                 Route("/v1/services/{sid}", e(self._service)),
                 Route("/v1/services/{sid}/instances", e(self._instances)),
                 Route("/v1/services/{sid}/deploys", e(self._deploys)),
+                Route("/v1/services/{sid}/deploys/{did}", e(self._deploy)),
+                Route("/v1/services/{sid}/rollback", e(self._rollback), methods=["POST"]),
                 Route("/v1/metrics/{metric}", e(self._metric)),
             ]
         )
@@ -114,6 +122,10 @@ class FakeRender(ApiFake):
     def set_autoscaling(self, enabled: bool, low: int = 1, high: int = 1) -> None:
         with self.lock:
             self.autoscaling = {"enabled": enabled, "min": low, "max": high}
+
+    def set_plan(self, plan: str) -> None:
+        with self.lock:
+            self.plan = plan
 
     def set_suspended(self, suspended: bool) -> None:
         with self.lock:
@@ -158,7 +170,7 @@ class FakeRender(ApiFake):
                 "createdAt": "2026-01-05T10:12:31.123456Z",
                 "updatedAt": rfc3339(self.clock.now()),
                 "serviceDetails": {
-                    "plan": "standard",
+                    "plan": self.plan,
                     "region": "oregon",
                     "numInstances": self.num_instances,
                     "healthCheckPath": "/health",
@@ -182,12 +194,60 @@ class FakeRender(ApiFake):
         q = request.query_params
         limit = min(100, int(q.get("limit", "20")))
         with self.lock:
+            self._settle()
             wrapped = [{"cursor": d["id"], "deploy": dict(d)} for d in self.deploys]
         if "cursor" in q:
             ids = [w["cursor"] for w in wrapped]
             start = ids.index(q["cursor"]) + 1 if q["cursor"] in ids else len(ids)
             wrapped = wrapped[start:]
         return 200, wrapped[:limit]
+
+    def _settle(self) -> None:
+        """Under the lock: a rollback deploy in progress goes live on the next read."""
+        for dep in self.deploys:
+            if dep["status"] == "update_in_progress" and dep.get("trigger") == "rollback":
+                now = rfc3339(self.clock.now())
+                for old in self.deploys:
+                    if old["status"] == "live":
+                        old["status"] = "deactivated"
+                dep.update(status="live", finishedAt=now, updatedAt=now)
+
+    async def _deploy(self, request: Request) -> tuple[int, Any]:
+        if not self._known(request):
+            return 404, self.error_body(404, "not_found", "service not found")
+        with self.lock:
+            self._settle()
+            dep = next((d for d in self.deploys if d["id"] == request.path_params["did"]), None)
+            if dep is None:
+                return 404, self.error_body(404, "not_found", "deploy not found")
+            return 200, dict(dep)
+
+    async def _rollback(self, request: Request) -> tuple[int, Any]:
+        if not self._known(request):
+            return 404, self.error_body(404, "not_found", "service not found")
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        target = body.get("deployId") if isinstance(body, dict) else None
+        if not isinstance(target, str):
+            return 400, self.error_body(400, "invalid", "deployId is required")
+        with self.lock:
+            old = next((d for d in self.deploys if d["id"] == target), None)
+            if old is None:
+                return 404, self.error_body(404, "not_found", "deploy not found")
+            now = rfc3339(self.clock.now())
+            dep = {
+                "id": f"dep-{next(self._seq):020d}",
+                "status": "update_in_progress",
+                "trigger": "rollback",
+                "commit": dict(old.get("commit") or {}),
+                "createdAt": now,
+                "startedAt": now,
+                "updatedAt": now,
+            }
+            self.deploys.insert(0, dep)
+            return 201, dict(dep)
 
     async def _metric(self, request: Request) -> tuple[int, Any]:
         metric = request.path_params["metric"]

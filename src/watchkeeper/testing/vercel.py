@@ -7,6 +7,11 @@ Controls: :meth:`FakeVercel.deploy` adds a deployment (newest first),
 :meth:`FakeVercel.set_newest_state` marks the newest one ERROR/BUILDING/...,
 :meth:`FakeVercel.rollback` points production at an older one, :meth:`FakeVercel.set_domain`;
 plus the shared faults of :class:`~watchkeeper.testing.paas.ApiFake`.
+
+Instant rollback and promote (``POST /v9|v1/projects/{id}/rollback/{dpl}``, ``POST
+/v10/projects/{id}/promote/{dpl}``) answer 201 without a body; the move then shows in
+``project.lastAliasRequest`` whose ``jobStatus`` goes pending -> in-progress -> succeeded
+over the next project reads, production switching at "succeeded".
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class FakeVercel(ApiFake):
         self.deployments: list[dict[str, Any]] = []  # newest first
         self.serving_id: str | None = None
         self.domains: dict[str, bool] = {f"{project}.dev": True}
+        self.alias_request: dict[str, Any] | None = None
+        self._alias_polls = 0
         self.deploy(state="READY", age=86400.0, build_seconds=62.0)
         e = self.endpoint
         self.app = Starlette(
@@ -52,6 +59,19 @@ class FakeVercel(ApiFake):
                 Route("/v6/deployments", e(self._deployments)),
                 Route("/v9/projects/{id_or_name}/domains", e(self._domains)),
                 Route("/v2/user", e(self._user)),
+                Route(
+                    "/v9/projects/{pid}/rollback/{dpl}",
+                    e(self._rollback_request),
+                    methods=["POST"],
+                ),
+                Route(
+                    "/v1/projects/{pid}/rollback/{dpl}",
+                    e(self._rollback_request),
+                    methods=["POST"],
+                ),
+                Route(
+                    "/v10/projects/{pid}/promote/{dpl}", e(self._promote_request), methods=["POST"]
+                ),
             ]
         )
 
@@ -67,8 +87,10 @@ class FakeVercel(ApiFake):
         build_seconds: float = 60.0,
         target: str | None = "production",
         error_message: str | None = None,
+        commit_sha: str | None = None,
     ) -> str:
-        """Add the newest deployment; a READY production one starts serving."""
+        """Add the newest deployment; a READY production one starts serving. Its commit
+        (``meta.githubCommitSha``) is ``commit_sha`` or one made up from its number."""
         with self.lock:
             n = next(self._seq)
             uid = f"dpl_{n:04d}{'x' * 24}"
@@ -87,7 +109,10 @@ class FakeVercel(ApiFake):
                 "type": "LAMBDAS",
                 "target": target,
                 "creator": {"uid": "eLrCnEgbKhsHyfbiNR7E8496", "username": "acme-ci"},
-                "meta": {"githubCommitRef": "main"},
+                "meta": {
+                    "githubCommitRef": "main",
+                    "githubCommitSha": commit_sha or f"{n:040x}",
+                },
                 "aliasError": None,
                 "inspectorUrl": f"https://vercel.com/acme/{self.project_name}/{uid[4:]}",
             }
@@ -161,9 +186,53 @@ class FakeVercel(ApiFake):
                 },
                 "latestDeployments": [_brief(d) for d in self.deployments[:1]],
                 "targets": {"production": _brief(serving)} if serving else {},
-                "lastAliasRequest": None,
+                "lastAliasRequest": self._advance_alias_request(),
             }
         return 200, body
+
+    def _advance_alias_request(self) -> dict[str, Any] | None:
+        """Called under the lock on each project read: moves a pending promote/rollback
+        along (pending -> in-progress -> succeeded) and switches production at the end."""
+        req = self.alias_request
+        if req is None or req["jobStatus"] == "succeeded":
+            return dict(req) if req else None
+        self._alias_polls += 1
+        if self._alias_polls == 1:
+            req["jobStatus"] = "in-progress"
+        else:
+            req["jobStatus"] = "succeeded"
+            self.serving_id = req["toDeploymentId"]
+        return dict(req)
+
+    async def _alias_request(self, request: Request, kind: str) -> tuple[int, Any]:
+        pid, dpl = request.path_params["pid"], request.path_params["dpl"]
+        if pid not in (self.project_id, self.project_name) or not self._team_ok(request):
+            return 404, self.error_body(404, "not_found", f"Project not found: {pid}")
+        with self.lock:
+            target = next((d for d in self.deployments if d["uid"] == dpl), None)
+            if target is None:
+                return 404, self.error_body(404, "not_found", f"Deployment not found: {dpl}")
+            if target["readyState"] != "READY" or target["target"] != "production":
+                return 400, self.error_body(
+                    400, "bad_request", f"{dpl} is not a READY production deployment"
+                )
+            if self.alias_request and self.alias_request["jobStatus"] != "succeeded":
+                return 409, self.error_body(409, "conflict", "another alias job is running")
+            self.alias_request = {
+                "type": kind,
+                "fromDeploymentId": self.serving_id,
+                "toDeploymentId": dpl,
+                "jobStatus": "pending",
+                "requestedAt": int(self.clock.now() * 1000),
+            }
+            self._alias_polls = 0
+        return 201, None
+
+    async def _rollback_request(self, request: Request) -> tuple[int, Any]:
+        return await self._alias_request(request, "rollback")
+
+    async def _promote_request(self, request: Request) -> tuple[int, Any]:
+        return await self._alias_request(request, "promote")
 
     async def _deployments(self, request: Request) -> tuple[int, Any]:
         q = request.query_params

@@ -73,6 +73,8 @@ class GithubCollector(PlatformCollector):
         in_progress = sum(1 for r in runs if r.get("status") not in ("completed", None))
         out: list[SampleOut] = [sample(f"{P}_runs_in_progress", in_progress, **labels)]
         detail: dict[str, Any] = {"runs_read": len(runs)}
+        if runs and runs[0].get("head_sha"):
+            detail["latest_commit"] = runs[0]["head_sha"]
         latest = completed[0] if completed else None
         conclusion = str(latest.get("conclusion") or "") if latest else None
         out += [

@@ -67,6 +67,8 @@ class RenderCollector(PlatformCollector):
         suspended = service.get("suspended") == "suspended"
         out: list[SampleOut] = [sample(f"{P}_service_suspended", suspended)]
         detail: dict[str, Any] = {"service": service.get("name"), "suspended": suspended}
+        if details.get("plan"):
+            detail["plan"] = details.get("plan")
         configured = details.get("numInstances")
         scaling = details.get("autoscaling") or {}
         enabled = bool(scaling.get("enabled"))
@@ -105,6 +107,14 @@ class RenderCollector(PlatformCollector):
                 created = parse_time(newest.get("createdAt")) or now
                 running = max(0.0, now - created)
         out.append(sample(f"{P}_deploy_in_progress_seconds", running))
+        live = next((d for d in deploys if d.get("status") == "live"), None)
+        if live is not None:
+            detail["live_deploy"] = live.get("id")
+            older = deploys[deploys.index(live) + 1 :]
+            previous = next((d for d in older if d.get("status") == "deactivated"), None)
+            if previous is not None:
+                detail["rollback_candidate"] = previous.get("id")
+                detail["rollback_candidate_finished"] = parse_time(previous.get("finishedAt"))
         finished = next((d for d in deploys if d.get("finishedAt")), None)
         if finished is not None:
             start = parse_time(finished.get("startedAt") or finished.get("createdAt"))

@@ -81,6 +81,7 @@ class VercelCollector(PlatformCollector):
         out.append(sample(f"{P}_failed_deployments", counts["ERROR"]))
         out.append(sample(f"{P}_canceled_deployments", counts["CANCELED"]))
         out += self._serving(project, newest, now, detail)
+        _deploy_detail(project, deployments, detail)
         if cfg.check_domains:
             out += await self._domains(str(project["id"]), detail)
         return out, detail
@@ -162,6 +163,38 @@ class VercelCollector(PlatformCollector):
         if unverified:
             detail["unverified_domains"] = unverified
         return out
+
+
+def _deploy_detail(
+    project: dict[str, Any], deployments: list[dict[str, Any]], detail: dict[str, Any]
+) -> None:
+    """What readiness reads: the repository, the commits of the newest and the serving
+    deployment (``meta.githubCommitSha``) and the newest other READY production deployment
+    production could be rolled back to."""
+    link = project.get("link")
+    if isinstance(link, dict) and link.get("org") and link.get("repo"):
+        detail["repository"] = f"{link['org']}/{link['repo']}"
+    serving = detail.get("serving_deployment")
+    for d in deployments:
+        uid = d.get("uid") or d.get("id")
+        meta = d.get("meta") if isinstance(d.get("meta"), dict) else {}
+        if uid == serving and meta.get("githubCommitSha"):
+            detail["serving_commit"] = meta["githubCommitSha"]
+    if deployments:
+        meta = deployments[0].get("meta")
+        if isinstance(meta, dict) and meta.get("githubCommitSha"):
+            detail["newest_commit"] = meta["githubCommitSha"]
+    candidates = [
+        d for d in deployments if _state(d) == "READY" and (d.get("uid") or d.get("id")) != serving
+    ]
+    detail["rollback_candidates"] = len(candidates)
+    if candidates:
+        best = candidates[0]
+        detail["rollback_candidate"] = best.get("uid") or best.get("id")
+        detail["rollback_candidate_url"] = best.get("url")
+        detail["rollback_candidate_created"] = parse_time(
+            best.get("createdAt") or best.get("created")
+        )
 
 
 def _state(deployment: dict[str, Any] | None) -> str | None:
