@@ -14,10 +14,17 @@ Timing knobs of the embedded engine, in the order data moves through it:
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
+from watchkeeper.remote.config import (
+    PushConfig,
+    RemoteQueryConfig,
+    RemoteWriteConfig,
+    check_query_url,
+    check_remote_write,
+)
 
 
 class StorageConfig(StrictModel):
@@ -52,6 +59,24 @@ class StorageConfig(StrictModel):
     compaction_interval: Duration = Field(
         Duration(600), description="how often finished windows are compacted and retention runs"
     )
+
+    push: PushConfig = Field(default_factory=PushConfig, description="limits of the push receivers")
+    remote_write: list[RemoteWriteConfig] = Field(
+        default_factory=list,
+        description="remote TSDBs (VictoriaMetrics, Prometheus, Mimir) that receive a copy "
+        "of every sample, through a persistent queue",
+    )
+    query_url: str | None = Field(
+        None,
+        description="a Prometheus-compatible query API (e.g. http://victoria:8428); when "
+        "set, rules and dashboard queries go there instead of the embedded engine",
+    )
+    query: RemoteQueryConfig = Field(
+        default_factory=RemoteQueryConfig, description="credentials and timeout for query_url"
+    )
+
+    _remote_write_names = field_validator("remote_write")(check_remote_write)
+    _query_url = field_validator("query_url")(check_query_url)
 
     @model_validator(mode="after")
     def _positive_intervals(self) -> StorageConfig:

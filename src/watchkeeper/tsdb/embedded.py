@@ -123,7 +123,7 @@ class EmbeddedStore:
         )
         self._core = Core(threading.RLock(), head, backend, wal, clock, settings, self.metrics)
         if wal is not None:
-            wal._on_fsync = self.metrics.wal_fsync.observe
+            wal.on_fsync = self.metrics.wal_fsync.observe
         self._due: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -149,6 +149,8 @@ class EmbeddedStore:
                 "check storage.path and its permissions"
             ) from exc
         dir_lock = DataDirLock.acquire(root / "LOCK")
+        backend: SQLiteBackend | None = None
+        wal: WriteAheadLog | None = None
         try:
             backend = SQLiteBackend(root / "chunks.sqlite")
             wal = WriteAheadLog(root / "wal")
@@ -157,6 +159,10 @@ class EmbeddedStore:
             )
             store._load()
         except BaseException:
+            if wal is not None:
+                wal.close()
+            if backend is not None:
+                backend.close()
             dir_lock.release()
             raise
         if background:
@@ -256,7 +262,6 @@ class EmbeddedStore:
     def _report_rejections(
         self, batch: AppendBatch, source: str | None, result: AppendResult
     ) -> None:
-        limits = self._head.limits
         for kind, rejected in (
             ("target", batch.rejected_target),
             ("global", batch.rejected_global),
@@ -264,22 +269,7 @@ class EmbeddedStore:
             if not rejected:
                 continue
             self.metrics.rejected_series.labels(kind).inc(len(rejected))
-            if kind == "target":
-                message = (
-                    f"series limit reached for target {source!r}: it already has "
-                    f"{self._head.per_source.get(source or '', 0)} active series "
-                    f"(storage.max_series_per_target = {limits.max_series_per_target}); "
-                    f"{len(rejected)} new series rejected, e.g. {rejected[0]}. Drop or relabel "
-                    "high-cardinality labels on this target, or raise "
-                    "storage.max_series_per_target"
-                )
-            else:
-                message = (
-                    f"series limit reached: the store already has {len(self._head.live)} "
-                    f"active series (storage.max_series = {limits.max_series}); "
-                    f"{len(rejected)} new series rejected, e.g. {rejected[0]}. Reduce label "
-                    "cardinality or raise storage.max_series"
-                )
+            message = self._head.limit_message(kind, source, rejected)
             result.errors.append(message)
             key = (kind, source)
             now = self._clock.monotonic()
@@ -312,9 +302,11 @@ class EmbeddedStore:
         disk = read_chunks(core.backend, disk_ids, start_ms, end_ms) if disk_ids else {}
         out: list[SeriesData] = []
         for s, times, values in picked:
+            parts = disk.get(s.id)
+            if not times and parts is None:
+                continue
             ts = np.frombuffer(times, dtype=np.int64)
             vals = np.frombuffer(values, dtype=np.float64)
-            parts = disk.get(s.id)
             if parts is not None:
                 ts, vals = merge_parts([*parts[0], ts], [*parts[1], vals])
             if ts.size:
@@ -400,9 +392,11 @@ class EmbeddedStore:
         raw: dict[int, rollups.Buckets] = {}
         if end_ms >= compacted:
             raw_start = max(first, compacted)
+            ids_by_labels = {s.labels: s.id for s in found}
             for data in self.select(matchers, raw_start, end_ms):
-                sid = self._head.by_labels[data.labels.items_tuple].id
-                raw[sid] = rollups.compute(data.timestamps, data.values, resolution_ms)
+                sid = ids_by_labels.get(data.labels)
+                if sid is not None:
+                    raw[sid] = rollups.compute(data.timestamps, data.values, resolution_ms)
         out = []
         for s in found:
             parts = [

@@ -229,6 +229,25 @@ class Head:
             )
         return None
 
+    def limit_message(self, kind: str, source: str | None, rejected: list[Labels]) -> str:
+        """The error for new series refused by the per-target or the global limit."""
+        limits = self.limits
+        if kind == "target":
+            return (
+                f"series limit reached for target {source!r}: it already has "
+                f"{self.per_source.get(source or '', 0)} active series "
+                f"(storage.max_series_per_target = {limits.max_series_per_target}); "
+                f"{len(rejected)} new series rejected, e.g. {rejected[0]}. Drop or relabel "
+                "high-cardinality labels on this target, or raise "
+                "storage.max_series_per_target"
+            )
+        return (
+            f"series limit reached: the store already has {len(self.live)} "
+            f"active series (storage.max_series = {limits.max_series}); "
+            f"{len(rejected)} new series rejected, e.g. {rejected[0]}. Reduce label "
+            "cardinality or raise storage.max_series"
+        )
+
     # ----- appends
 
     def append(

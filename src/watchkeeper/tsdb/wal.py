@@ -131,7 +131,7 @@ class WriteAheadLog:
     def __init__(self, directory: Path, on_fsync: Callable[[float], None] | None = None) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._on_fsync = on_fsync
+        self.on_fsync = on_fsync
         self._sync_lock = threading.Lock()
         existing = self.segments()
         self.segment = (existing[-1] if existing else 0) + 1
@@ -188,8 +188,8 @@ class WriteAheadLog:
                 os.fsync(self._fd)
             except OSError as exc:
                 raise StorageError(f"cannot fsync the write-ahead log: {exc}") from exc
-            if self._on_fsync is not None:
-                self._on_fsync(time.perf_counter() - started)
+            if self.on_fsync is not None:
+                self.on_fsync(time.perf_counter() - started)
 
     def remove_upto(self, seq: int) -> None:
         for old in self.segments():
