@@ -1,0 +1,213 @@
+"""Remote write 1.0 bodies: snappy block compression around a protobuf ``WriteRequest``.
+
+:class:`WriteDecoder` turns a request body into samples grouped by the series' ``job`` and
+``instance`` (the scope of the per-target cardinality limit, as for scraped targets);
+:class:`WriteEncoder` turns samples into request bodies for the sender. Both keep a bounded
+cache of the series they have seen, because a sender repeats the same series in every
+request and decoding labels costs far more than the samples (see :mod:`.proto`).
+
+Every check of a body happens before anything is returned: a body with one malformed
+series is refused as a whole (:class:`~watchkeeper.remote.errors.PushError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import cramjam
+from google.protobuf.message import DecodeError
+
+from watchkeeper.core.labels import Labels
+from watchkeeper.remote import proto
+from watchkeeper.remote.errors import PushError, PushTooLargeError
+from watchkeeper.tsdb.base import Sample
+from watchkeeper.tsdb.head import invalid_labels
+
+PUSH_SOURCE_PREFIX = "push:"
+DEFAULT_CACHE_SERIES = 200_000
+
+
+def push_source(labels: Labels) -> str:
+    """The cardinality scope of a pushed series: ``push:<job>/<instance>``."""
+    return f"{PUSH_SOURCE_PREFIX}{labels.get('job', '')}/{labels.get('instance', '')}"
+
+
+def snappy_decompress(body: bytes, max_decoded_bytes: int) -> bytes:
+    """Undo snappy block compression, refusing bodies that would decode past the limit
+    before decoding them (the block format starts with the decoded length)."""
+    try:
+        size = int(cramjam.snappy.decompress_raw_len(body))
+    except cramjam.DecompressionError:
+        raise PushError(_NOT_SNAPPY) from None
+    if size > max_decoded_bytes:
+        raise PushTooLargeError(
+            f"the body decodes to {size} bytes, more than the limit of {max_decoded_bytes} "
+            "(storage.push.max_decoded_bytes); send smaller batches (Prometheus: lower "
+            "queue_config.max_samples_per_send) or raise the limit"
+        )
+    try:
+        return bytes(cramjam.snappy.decompress_raw(body))
+    except cramjam.DecompressionError:
+        raise PushError(_NOT_SNAPPY) from None
+
+
+_NOT_SNAPPY = (
+    "the body is not snappy block-compressed data; remote write 1.0 sends a protobuf "
+    "WriteRequest compressed with snappy's block format (not the framed format) and "
+    "'Content-Encoding: snappy'"
+)
+
+
+@dataclass(slots=True)
+class DecodedWrite:
+    """Samples of one request, grouped by cardinality scope (see :func:`push_source`)."""
+
+    groups: dict[str, list[Sample]] = field(default_factory=dict)
+    samples: int = 0
+    series: int = 0
+    histograms: int = 0  # native histogram samples: not stored
+    exemplars: int = 0  # not stored
+
+
+class WriteDecoder:
+    """Decodes request bodies; thread-safe (the cache is a dict, updated atomically)."""
+
+    def __init__(self, *, max_decoded_bytes: int, cache_series: int = DEFAULT_CACHE_SERIES):
+        self.max_decoded_bytes = max_decoded_bytes
+        self._cache_series = cache_series
+        self._series: dict[tuple[bytes, ...], tuple[Labels, str]] = {}
+
+    def decode(self, body: bytes) -> DecodedWrite:
+        raw = snappy_decompress(body, self.max_decoded_bytes)
+        try:
+            request = proto.WriteRequestView.FromString(raw)
+        except DecodeError as exc:
+            raise PushError(
+                f"the body is not a remote-write WriteRequest protobuf ({exc}); send "
+                "Prometheus remote write 1.0 (Content-Type: application/x-protobuf)"
+            ) from None
+        out = DecodedWrite()
+        cache = self._series
+        groups = out.groups
+        problems: list[str] = []
+        for ts in request.timeseries:
+            key = tuple(ts.labels)
+            known = cache.get(key)
+            if known is None:
+                problem, known = _series_of(key)
+                if known is None:
+                    problems.append(problem)
+                    continue
+                if len(cache) >= self._cache_series:
+                    cache.clear()
+                cache[key] = known
+            labels, source = known
+            group = groups.get(source)
+            if group is None:
+                group = groups[source] = []
+            before = len(group)
+            group.extend([(labels, s.timestamp, s.value) for s in ts.samples])
+            out.samples += len(group) - before
+            out.series += 1
+            if ts.histograms:
+                out.histograms += len(ts.histograms)
+            if ts.exemplars:
+                out.exemplars += len(ts.exemplars)
+        if problems:
+            more = f" (and {len(problems) - 1} more series)" if len(problems) > 1 else ""
+            raise PushError(
+                f"{problems[0]}{more}; nothing of this request was stored. Fix or drop these "
+                "series at the sender (e.g. with write_relabel_configs)"
+            )
+        return out
+
+
+def _series_of(key: tuple[bytes, ...]) -> tuple[str, tuple[Labels, str] | None]:
+    pairs: list[tuple[str, str]] = []
+    try:
+        for raw in key:
+            label = proto.Label.FromString(raw)
+            pairs.append((label.name, label.value))
+    except DecodeError:
+        return "a series has a label that is not valid UTF-8 protobuf", None
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        return f"series {dict(pairs)} gives label {twice[0]!r} twice", None
+    labels = Labels(pairs)
+    problem = invalid_labels(labels)
+    if problem:
+        return problem, None
+    return "", (labels, push_source(labels))
+
+
+class WriteEncoder:
+    """Builds request bodies; keeps the serialized labels of recent series. Not
+    thread-safe: one encoder per sender."""
+
+    def __init__(
+        self,
+        external_labels: Mapping[str, str] | None = None,
+        *,
+        cache_series: int = DEFAULT_CACHE_SERIES,
+    ) -> None:
+        self._external = dict(external_labels or {})
+        self._cache_series = cache_series
+        self._labels: dict[Labels, list[bytes]] = {}
+
+    def _label_bytes(self, labels: Labels) -> list[bytes]:
+        found = self._labels.get(labels)
+        if found is None:
+            full = labels
+            if self._external:
+                full = Labels({**self._external, **labels.to_dict()})
+            found = [
+                proto.Label(name=name, value=value).SerializeToString()
+                for name, value in full.items_tuple
+            ]
+            if len(self._labels) >= self._cache_series:
+                self._labels.clear()
+            self._labels[labels] = found
+        return found
+
+    def encode(self, series: Iterable[tuple[Labels, Sequence[int], Sequence[float]]]) -> bytes:
+        """A snappy-compressed ``WriteRequest`` body with the given series (timestamps in
+        ms, sorted per series)."""
+        request = proto.WriteRequestView()
+        add = request.timeseries.add
+        for labels, times, values in series:
+            ts = add()
+            ts.labels.extend(self._label_bytes(labels))
+            samples_add = ts.samples.add
+            for t, v in zip(times, values, strict=True):
+                samples_add(value=v, timestamp=t)
+        return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+
+    def encode_samples(self, samples: Iterable[Sample]) -> tuple[bytes, int]:
+        """Group samples by series (in first-seen order, each sorted by time) and encode
+        them; returns the body and the number of samples in it."""
+        grouped: dict[Labels, tuple[list[int], list[float]]] = {}
+        n = 0
+        for labels, t, v in samples:
+            entry = grouped.get(labels)
+            if entry is None:
+                entry = grouped[labels] = ([], [])
+            entry[0].append(t)
+            entry[1].append(v)
+            n += 1
+        rows = []
+        for labels, (times, values) in grouped.items():
+            if any(b < a for a, b in pairwise(times)):
+                order = sorted(range(len(times)), key=times.__getitem__)
+                times = [times[i] for i in order]
+                values = [values[i] for i in order]
+            rows.append((labels, times, values))
+        return self.encode(rows), n
+
+
+def decode_request(body: bytes, *, max_decoded_bytes: int = 1 << 30) -> list[Sample]:
+    """Every sample of a request body, in order (tests and tools; no cache)."""
+    decoded = WriteDecoder(max_decoded_bytes=max_decoded_bytes, cache_series=1).decode(body)
+    return [s for group in decoded.groups.values() for s in group]
