@@ -3,6 +3,7 @@ state database."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ def alert(
         starts_at=starts_at,
         ends_at=ends_at,
         generator_url="http://127.0.0.1:8080/graph?g0.expr=up",
-        fingerprint=f"{abs(hash((name, tuple(sorted(labels.items()))))):016x}"[:16],
+        fingerprint=hashlib.sha256(repr((name, sorted(labels.items()))).encode()).hexdigest()[:16],
     )
 
 
