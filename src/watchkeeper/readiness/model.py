@@ -43,7 +43,7 @@ class Category(StrEnum):
     CUSTOM = "custom"
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         return _CATEGORY_TITLES[self]
 
 
