@@ -263,6 +263,16 @@ class AlertManager:
             firing = self.store.is_firing(fp)
             self.inhibitor.update(alert, firing)
             self.dependencies.update(alert, firing)
+            if change.previous is None and not firing and alert.source != "rule":
+                entries.append(  # first seen already resolved: its only trace
+                    HistoryEntry(
+                        event=HistoryEvent.RESOLVED,
+                        at=now,
+                        labels=alert.labels,
+                        fingerprint=fp,
+                        detail={"source": alert.source, "first_seen_resolved": True},
+                    )
+                )
             if change.transition is not Transition.NONE:
                 if alert.source != "rule":
                     event = (
