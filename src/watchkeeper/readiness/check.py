@@ -83,6 +83,7 @@ class Check(ABC):
     category: ClassVar[Category]
     title: ClassVar[str]
     timeout: ClassVar[float | None] = None  # None: readiness.check_timeout
+    exclusive: ClassVar[bool] = False  # True: runs alone, after the others (measurements)
 
     @classmethod
     def instances(cls, config: WatchkeeperConfig) -> Sequence[Check]:

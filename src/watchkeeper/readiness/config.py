@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from croniter import croniter
 from pydantic import Field, field_validator, model_validator
@@ -157,8 +157,15 @@ class PerformanceSettings(StrictModel):
     )
 
 
+class SecurityTarget(StrictModel):
+    url: str = Field(description="the public URL, normally https://")
+    http_url: str | None = Field(
+        None, description="where plain HTTP is tried (default: the same host on port 80)"
+    )
+
+
 class SecuritySettings(StrictModel):
-    urls: list[str] | None = Field(
+    targets: list[SecurityTarget] | None = Field(
         None, description="public URLs to inspect (default: services' urls and http checks)"
     )
     check_loopback: bool = Field(
@@ -206,9 +213,12 @@ class ScheduleSettings(StrictModel):
         return value
 
 
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 class HttpAssertion(StrictModel):
     url: str
-    method: str = "GET"
+    method: HttpMethod = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | None = None
     expected_status: list[int] = Field(default_factory=list, description="default: any 2xx")

@@ -100,10 +100,17 @@ async def validate(
             transport=transport,
         )
         gate = asyncio.Semaphore(settings.concurrency)
+        done: dict[int, CheckResult] = {}
         try:
-            results = await asyncio.gather(*(_run_one(c, ctx, gate, shown) for c in chosen))
+            shared = [(i, c) for i, c in enumerate(chosen) if not c.exclusive]
+            found = await asyncio.gather(*(_run_one(c, ctx, gate, shown) for _, c in shared))
+            done.update((i, r) for (i, _), r in zip(shared, found, strict=True))
+            for i, check in enumerate(chosen):
+                if check.exclusive:  # alone, so nothing else disturbs what it measures
+                    done[i] = await _run_one(check, ctx, gate, shown)
         finally:
             evidence.close()
+        results = [done[i] for i in range(len(chosen))]
     return Report(
         started_at=started,
         finished_at=clock.now(),
