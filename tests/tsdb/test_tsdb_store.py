@@ -214,3 +214,26 @@ def test_a_colon_is_fine_in_metric_names_but_not_in_label_names(
         "label name 'job:rate5m' of x{job:rate5m=\"1\"} is invalid: use letters, digits and _ "
         "and do not start with a digit"
     ]
+
+
+def test_series_limit_problem_checks_a_batch_before_anything_is_stored(
+    fake_clock: FakeClock,
+) -> None:
+    store = EmbeddedStore.memory(
+        StorageConfig.model_validate({"max_series_per_target": 2, "max_series": 3}),
+        clock=fake_clock,
+    )
+    store.append([(L("m", i="0"), T0, 1.0)], source="a")
+    assert store.series_limit_problem({"a": [L("m", i="0"), L("m", i="1")]}) is None
+    assert store.series_limit_problem({"a": [L("m", i="1"), L("m", i="2")]}) == (
+        "2 new series for target 'a', which already has 1 active series, would pass "
+        "storage.max_series_per_target = 2; drop or relabel high-cardinality labels, "
+        "or raise the limit"
+    )
+    assert store.series_limit_problem(
+        {"b": [L("n", i="1")], "c": [L("n", i="2"), L("n", i="3")]}
+    ) == (
+        "3 new series would pass storage.max_series = 3 (the store has 1 active series); "
+        "reduce label cardinality or raise the limit"
+    )
+    assert store.stats().series == 1
