@@ -12,7 +12,7 @@ series is refused as a whole (:class:`~watchkeeper.remote.errors.PushError`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -185,29 +185,43 @@ class WriteEncoder:
                 samples_add(value=v, timestamp=t)
         return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
 
-    def encode_samples(self, samples: Iterable[Sample]) -> tuple[bytes, int]:
-        """Group samples by series (in first-seen order, each sorted by time) and encode
-        them; returns the body and the number of samples in it."""
+    def encode_batches(
+        self, samples: Iterable[Sample], max_samples: int
+    ) -> Iterator[tuple[bytes, int, int]]:
+        """Request bodies of at most ``max_samples`` samples each: samples grouped by
+        series (first-seen order, each series sorted by time; a series longer than a
+        request continues in the next). Yields (body, samples, newest timestamp in ms)."""
         grouped: dict[Labels, tuple[list[int], list[float]]] = {}
-        n = 0
         for labels, t, v in samples:
             entry = grouped.get(labels)
             if entry is None:
                 entry = grouped[labels] = ([], [])
             entry[0].append(t)
             entry[1].append(v)
-            n += 1
-        rows = []
+        rows: list[tuple[Labels, Sequence[int], Sequence[float]]] = []
+        count = 0
+        newest = -(2**63)
         for labels, (times, values) in grouped.items():
             if any(b < a for a, b in pairwise(times)):
                 order = sorted(range(len(times)), key=times.__getitem__)
                 times = [times[i] for i in order]
                 values = [values[i] for i in order]
-            rows.append((labels, times, values))
-        return self.encode(rows), n
+            start = 0
+            while start < len(times):
+                take = min(len(times) - start, max_samples - count)
+                part = times[start : start + take]
+                rows.append((labels, part, values[start : start + take]))
+                newest = max(newest, part[-1])
+                count += take
+                start += take
+                if count >= max_samples:
+                    yield self.encode(rows), count, newest
+                    rows, count, newest = [], 0, -(2**63)
+        if rows:
+            yield self.encode(rows), count, newest
 
 
 def decode_request(body: bytes, *, max_decoded_bytes: int = 1 << 30) -> list[Sample]:
-    """Every sample of a request body, in order (tests and tools; no cache)."""
+    """Every sample of a request body, grouped by cardinality scope (tests and tools)."""
     decoded = WriteDecoder(max_decoded_bytes=max_decoded_bytes, cache_series=1).decode(body)
     return [s for group in decoded.groups.values() for s in group]
