@@ -246,3 +246,18 @@ def test_staleness_markers_are_left_out_of_exports(tmp_path: Path) -> None:
 def test_parse_errors_are_user_errors() -> None:
     with pytest.raises(UserInputError, match=r"^x\.om:1: "):
         parse_openmetrics(io.StringIO("bad line\n"), "x.om")
+
+
+def test_a_relative_storage_path_is_taken_from_the_config_files_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conf").mkdir()
+    cfg = tmp_path / "conf" / "watchkeeper.yaml"
+    cfg.write_text("storage:\n  path: data\n  retention: 20y\n")
+    src = tmp_path / "h.om"
+    src.write_text(HISTORY)
+    monkeypatch.chdir(tmp_path)
+    code, out = run("tsdb", "import", "openmetrics", str(src), "--config", str(cfg))
+    assert code == 0, out
+    assert (tmp_path / "conf" / "data" / "tsdb" / "chunks.sqlite").is_file()
+    assert not (tmp_path / "data").exists()

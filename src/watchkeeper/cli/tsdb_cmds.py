@@ -38,8 +38,14 @@ _MAX_T = 2**63 - 1
 
 
 def _storage(config_path: Path | None, data_dir: Path | None) -> StorageConfig:
+    """Storage settings: the config file's (``storage.path`` relative to the file, as the
+    server reads it) or the defaults, with ``--data-dir`` taking precedence."""
     if config_path is not None:
-        storage = load_config(config_path).config.storage
+        loaded = load_config(config_path)
+        storage = loaded.config.storage
+        path = Path(storage.path).expanduser()
+        if not path.is_absolute():
+            storage = storage.model_copy(update={"path": str(loaded.base_dir / path)})
     else:
         storage = StorageConfig.model_validate({})
     if data_dir is not None:
