@@ -41,9 +41,9 @@ def app_for(service: NotifyService, role: Role | None) -> FastAPI:
 
 
 @pytest.fixture
-async def service(state_db: Database, sink: WebhookSink) -> AsyncIterator[NotifyService]:
+async def service(sqlite_db: Database, sink: WebhookSink) -> AsyncIterator[NotifyService]:
     svc = NotifyService.build(
-        state_db,
+        sqlite_db,
         [
             receiver("team", webhook_configs=[{"url": sink.url_for("team")}]),
             receiver("empty"),

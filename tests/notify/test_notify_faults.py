@@ -26,11 +26,11 @@ async def settle(stage: Stage, clock: FakeClock, *, step: float, rounds: int = 3
 
 
 async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(
-    state_db: Database, fake_clock: FakeClock
+    sqlite_db: Database, fake_clock: FakeClock
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    stage = make_stage(state_db, [receiver("team", webhook_configs=[{"url": url}])], fake_clock)
+    stage = make_stage(sqlite_db, [receiver("team", webhook_configs=[{"url": url}])], fake_clock)
     for i in range(3):
         stage.outbox.enqueue("team", message(group=f"G{i}"))
     await stage.worker.run_once()
@@ -48,10 +48,10 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(
 
 
 async def test_a_429_storm_is_waited_out_without_losing_or_doubling_anything(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     stage = make_stage(
-        state_db, [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])], fake_clock
+        sqlite_db, [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])], fake_clock
     )
     sink.faults.fail(429, times=25, retry_after=2)
     for i in range(10):
@@ -66,7 +66,7 @@ async def test_a_429_storm_is_waited_out_without_losing_or_doubling_anything(
 
 
 async def test_a_malformed_answer_is_retried_until_the_service_answers_properly(
-    state_db: Database, fake_clock: FakeClock
+    sqlite_db: Database, fake_clock: FakeClock
 ) -> None:
     with FakeSlack() as slack:
         slack.faults.malformed(times=2)
@@ -76,7 +76,7 @@ async def test_a_malformed_answer_is_retried_until_the_service_answers_properly(
                 {"app_token": "xoxb-test-token", "app_url": slack.api_url, "channel": "C1"}
             ],
         )
-        stage = make_stage(state_db, [recv], fake_clock)
+        stage = make_stage(sqlite_db, [recv], fake_clock)
         stage.outbox.enqueue("team", message())
         await settle(stage, fake_clock, step=5.0)
         assert len(slack.messages) == 1
@@ -86,10 +86,10 @@ async def test_a_malformed_answer_is_retried_until_the_service_answers_properly(
 
 
 async def test_a_slow_receiver_times_out_and_the_notification_is_sent_again(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x"), "timeout": "300ms"}])],
         fake_clock,
         settings=fast_settings(),

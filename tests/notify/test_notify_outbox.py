@@ -31,10 +31,10 @@ def test_enqueue_writes_one_row_per_integration_before_returning(
     ]
 
 
-def test_enqueue_of_the_same_dedup_key_again_queues_nothing(webhook_stage: Stage) -> None:
-    assert webhook_stage.outbox.enqueue("team", message()) == 1
-    assert webhook_stage.outbox.enqueue("team", message()) == 0
-    assert len(webhook_stage.outbox.list_deliveries().items) == 1
+def test_enqueue_of_the_same_dedup_key_again_queues_nothing(webhook_stage_both: Stage) -> None:
+    assert webhook_stage_both.outbox.enqueue("team", message()) == 1
+    assert webhook_stage_both.outbox.enqueue("team", message()) == 0
+    assert len(webhook_stage_both.outbox.list_deliveries().items) == 1
 
 
 def test_enqueue_for_an_unknown_receiver_names_the_known_ones(webhook_stage: Stage) -> None:
@@ -43,7 +43,7 @@ def test_enqueue_for_an_unknown_receiver_names_the_known_ones(webhook_stage: Sta
 
 
 def test_resolved_is_not_queued_for_integrations_without_send_resolved(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     recv = receiver(
         "team",
@@ -52,7 +52,7 @@ def test_resolved_is_not_queued_for_integrations_without_send_resolved(
             {"url": sink.url_for("b"), "send_resolved": False},
         ],
     )
-    stage = make_stage(state_db, [recv], fake_clock)
+    stage = make_stage(sqlite_db, [recv], fake_clock)
     assert stage.outbox.enqueue("team", message(event=NotificationEvent.RESOLVED)) == 1
 
 
@@ -124,30 +124,30 @@ async def test_rate_limited_answer_waits_at_least_retry_after(
 
 
 async def test_client_error_is_permanent_and_marks_the_integration_unhealthy_until_success(
-    webhook_stage: Stage, sink: WebhookSink
+    webhook_stage_both: Stage, sink: WebhookSink
 ) -> None:
     sink.faults.fail(404, times=1, body="no such hook")
-    webhook_stage.outbox.enqueue("team", message())
-    await webhook_stage.worker.run_once()
-    [row] = webhook_stage.outbox.list_deliveries().items
+    webhook_stage_both.outbox.enqueue("team", message())
+    await webhook_stage_both.worker.run_once()
+    [row] = webhook_stage_both.outbox.list_deliveries().items
     assert row.status is DeliveryStatus.FAILED
     assert row.last_reason is DeliveryFailure.CLIENT_ERROR
     assert "HTTP 404" in (row.last_error or "")
-    health = webhook_stage.worker.health.get("team", "webhook", 0)
+    health = webhook_stage_both.worker.health.get("team", "webhook", 0)
     assert health.status is HealthStatus.UNHEALTHY
     assert health.last_status_code == 404
-    await webhook_stage.clock.advance(3600.0)
-    assert await webhook_stage.worker.run_once() == 0  # a failed row is never retried
-    webhook_stage.outbox.enqueue("team", message(discriminator="second"))
-    await webhook_stage.worker.run_once()
-    assert webhook_stage.worker.health.get("team", "webhook", 0).status is HealthStatus.HEALTHY
+    await webhook_stage_both.clock.advance(3600.0)
+    assert await webhook_stage_both.worker.run_once() == 0  # a failed row is never retried
+    webhook_stage_both.outbox.enqueue("team", message(discriminator="second"))
+    await webhook_stage_both.worker.run_once()
+    assert webhook_stage_both.worker.health.get("team", "webhook", 0).status is HealthStatus.HEALTHY
 
 
 async def test_retryable_failures_give_up_after_max_attempts_and_say_so(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])],
         fake_clock,
         settings=fast_settings(max_attempts=3),
@@ -169,10 +169,10 @@ async def test_retryable_failures_give_up_after_max_attempts_and_say_so(
 
 
 async def test_retryable_failures_give_up_when_the_next_try_would_exceed_max_age(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])],
         fake_clock,
         settings=fast_settings(max_age=10.0, backoff_initial=4.0),
@@ -189,17 +189,19 @@ async def test_retryable_failures_give_up_when_the_next_try_would_exceed_max_age
 
 
 async def test_later_events_of_a_group_wait_for_the_earlier_ones(
-    webhook_stage: Stage, sink: WebhookSink
+    webhook_stage_both: Stage, sink: WebhookSink
 ) -> None:
+    stage = webhook_stage_both
     sink.faults.fail(500, times=1)
-    webhook_stage.outbox.enqueue("team", message(event=NotificationEvent.FIRING))
-    webhook_stage.outbox.enqueue("team", message(event=NotificationEvent.RESOLVED))
-    webhook_stage.outbox.enqueue("team", message(group="Other"))
-    assert await webhook_stage.worker.run_once() == 2  # firing (fails) and the other group
+    stage.outbox.enqueue("team", message(event=NotificationEvent.FIRING))
+    stage.outbox.enqueue("team", message(event=NotificationEvent.RESOLVED))
+    assert await stage.worker.run_once() == 1  # the firing fails; the resolved waits
+    stage.outbox.enqueue("team", message(group="Other"))
+    assert await stage.worker.run_once() == 1  # another group is not held up
     assert [d.payload["groupLabels"]["alertname"] for d in sink.deliveries()] == ["Other"]
-    await webhook_stage.clock.advance(1.0)
-    assert await webhook_stage.worker.run_once() == 1  # the firing retry only
-    assert await webhook_stage.worker.run_once() == 1  # now the resolved
+    await stage.clock.advance(1.0)
+    assert await stage.worker.run_once() == 1  # the firing retry only
+    assert await stage.worker.run_once() == 1  # now the resolved
     statuses = [
         d.status for d in sink.deliveries() if d.payload["groupLabels"]["alertname"] != "Other"
     ]
@@ -207,10 +209,10 @@ async def test_later_events_of_a_group_wait_for_the_earlier_ones(
 
 
 async def test_rate_limit_per_integration_spreads_sends_over_time(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])],
         fake_clock,
         settings=fast_settings(rate_limits={"webhook": {"rate": 1.0, "burst": 2}}),
@@ -292,10 +294,10 @@ def test_concurrent_claims_never_hand_a_row_to_two_workers(
 
 
 async def test_a_removed_integration_fails_the_delivery_with_a_config_reason(
-    state_db: Database, sink: WebhookSink, fake_clock: FakeClock
+    sqlite_db: Database, sink: WebhookSink, fake_clock: FakeClock
 ) -> None:
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])],
         fake_clock,
     )
@@ -313,13 +315,13 @@ async def test_a_removed_integration_fails_the_delivery_with_a_config_reason(
 
 
 async def test_delivery_log_filters_and_pages_newest_first(
-    webhook_stage: Stage, sink: WebhookSink
+    webhook_stage_both: Stage, sink: WebhookSink
 ) -> None:
     sink.faults.fail(500, times=1)
     for i in range(5):
-        webhook_stage.outbox.enqueue("team", message(group=f"G{i}"))
-    await webhook_stage.worker.run_once()
-    log = webhook_stage.worker.log
+        webhook_stage_both.outbox.enqueue("team", message(group=f"G{i}"))
+    await webhook_stage_both.worker.run_once()
+    log = webhook_stage_both.worker.log
     assert len(log.query().items) == 5
     assert [a.outcome for a in log.query(outcome=AttemptOutcome.RETRY).items] == [
         AttemptOutcome.RETRY

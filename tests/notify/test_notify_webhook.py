@@ -118,11 +118,11 @@ def test_webhook_config_dump_redacts_url_headers_and_key() -> None:
 
 
 async def test_started_worker_delivers_on_enqueue_and_stops_cleanly(
-    state_db: Database, sink: WebhookSink
+    sqlite_db: Database, sink: WebhookSink
 ) -> None:
     clock = SystemClock()
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x")}])],
         clock,  # type: ignore[arg-type]
         settings=fast_settings(backoff_initial=0.05, poll_interval=0.2),
@@ -137,11 +137,11 @@ async def test_started_worker_delivers_on_enqueue_and_stops_cleanly(
 
 
 async def test_stopping_hands_back_a_send_that_does_not_finish(
-    state_db: Database, sink: WebhookSink
+    sqlite_db: Database, sink: WebhookSink
 ) -> None:
     clock = SystemClock()
     stage = make_stage(
-        state_db,
+        sqlite_db,
         [receiver("team", webhook_configs=[{"url": sink.url_for("x"), "timeout": "20s"}])],
         clock,  # type: ignore[arg-type]
         settings=fast_settings(poll_interval=0.1, send_timeout=30, lease=60),
