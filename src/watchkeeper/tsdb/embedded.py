@@ -20,6 +20,10 @@ returns, so a ``kill -9`` loses none of them; a power loss loses at most
 Threads: ``append`` (event loop thread) and queries (worker threads) may run at once; one
 lock guards the head and is held only for in-memory work. ``select`` returns series in
 creation order, each with samples sorted by time and staleness markers included.
+
+Beyond the protocol: :meth:`select_rollups` (5m/1h min/max/sum/count buckets, the optional
+``RollupSource``), :meth:`import_series` (atomic backfill, no out-of-order window),
+:meth:`series_limit_problem` (check a batch against the series limits before appending).
 """
 
 from __future__ import annotations
