@@ -11,6 +11,7 @@ import pytest
 
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.state.db import Database, sqlite_url
+from watchkeeper.state.metadata import metadata
 from watchkeeper.testing import tools
 
 
@@ -37,20 +38,77 @@ def fake_clock() -> FakeClock:
     return FakeClock()
 
 
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(tools.postgres_dsn(), autocommit=True) as conn:
+        conn.execute(sql)
+
+
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database; yields its DSN and drops it afterwards."""
     require_postgres()
-    import psycopg
-
     name = f"wk_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(tools.postgres_dsn(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    _pg_admin(f'CREATE DATABASE "{name}"')
     try:
         yield tools.postgres_dsn(name)
     finally:
-        with psycopg.connect(tools.postgres_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class _SharedPostgres:
+    """One migrated PostgreSQL database per test process, reset between tests: every
+    table truncated, then the rows the migrations seed put back. Far cheaper than creating
+    and dropping a database per test on a slow disk."""
+
+    def __init__(self) -> None:
+        from watchkeeper.state.db import postgres_url
+
+        self.name = f"wk_shared_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{self.name}"')
+        self.dsn = tools.postgres_dsn(self.name)
+        self.db = Database(postgres_url(self.dsn))
+        self.db.upgrade()
+        self.tables = [t for t in metadata.sorted_tables]
+        with self.db.connect() as conn:
+            self.seed = {
+                t.name: [dict(r._mapping) for r in conn.execute(t.select())] for t in self.tables
+            }
+
+    def reset(self) -> None:
+        import sqlalchemy as sa
+
+        names = ", ".join(f'"{t.name}"' for t in self.tables)
+        with self.db.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            for table in self.tables:
+                rows = self.seed[table.name]
+                if rows:
+                    conn.execute(sa.insert(table), rows)
+
+    def close(self) -> None:
+        self.db.dispose()
+        _pg_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def shared_pg() -> Iterator[_SharedPostgres]:
+    require_postgres()
+    shared = _SharedPostgres()
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+@pytest.fixture
+def migrated_pg(shared_pg: _SharedPostgres) -> str:
+    """The DSN of a PostgreSQL database with the schema at the newest migration and only
+    the rows the migrations seed (state from earlier tests removed)."""
+    shared_pg.reset()
+    return shared_pg.dsn
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -61,9 +119,9 @@ def state_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     else:
         from watchkeeper.state.db import postgres_url
 
-        dsn = request.getfixturevalue("pg_database")
+        dsn = request.getfixturevalue("migrated_pg")
         db = Database(postgres_url(dsn))
-    db.upgrade()
+    db.upgrade()  # a no-op on the migrated template; keeps both backends on one path
     try:
         yield db
     finally:
