@@ -98,7 +98,7 @@ class StrictModel(BaseModel):
                         "description": f"path of a file holding {alias}",
                     }
                 if callable(extra):
-                    extra(schema)
+                    extra(schema)  # type: ignore[call-arg]
 
             cls.model_config["json_schema_extra"] = add_file_fields  # type: ignore[typeddict-item]
 

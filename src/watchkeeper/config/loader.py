@@ -131,7 +131,7 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> Path_:
             isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
         ):
             path.append(key)
-            node = node[key]
+            node = node[key]  # type: ignore[index]
         elif i == len(loc) - 1 and isinstance(node, dict) and isinstance(key, str):
             path.append(key)
     return tuple(path)

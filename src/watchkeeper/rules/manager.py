@@ -33,7 +33,7 @@ from watchkeeper.rules.group import INTERNAL_SERIES, RuleGroup, RuleHealth
 from watchkeeper.rules.loader import LoadedGroup
 from watchkeeper.rules.persist import RuleStateStore
 from watchkeeper.rules.recording_rule import RecordingRule
-from watchkeeper.rules.template import TemplateRenderer
+from watchkeeper.rules.template import QueryResultSample, TemplateRenderer
 from watchkeeper.tsdb.base import STALE_NAN, SeriesStore
 
 log = logging.getLogger(__name__)
@@ -387,9 +387,7 @@ class RuleManager:
         base = self.options.external_url.rstrip("/")
         return f"{base}/explore?expr={quote(rule.config.expr)}"
 
-    def _template_query(self, expr: str) -> list[object]:
-        from watchkeeper.rules.template import QueryResultSample
-
+    def _template_query(self, expr: str) -> list[QueryResultSample]:
         now = self._clock.now()
         return [
             QueryResultSample(labels.to_dict(), value) for labels, value in self._query(expr, now)

@@ -47,8 +47,8 @@ class RuleConfig(StrictModel):
             extra = [
                 name
                 for name, set_ in (
-                    ("for", self.for_ != 0),
-                    ("keep_firing_for", self.keep_firing_for != 0),
+                    ("for", float(self.for_) != 0.0),
+                    ("keep_firing_for", float(self.keep_firing_for) != 0.0),
                     ("annotations", bool(self.annotations)),
                 )
                 if set_

@@ -40,7 +40,7 @@ class Server:
                 **ssl,
             )
         )
-        self._uvicorn.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._uvicorn.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self.stopping = asyncio.Event()
 
     @property

@@ -142,7 +142,7 @@ class FakeServer:
             ssl_keyfile=self.ssl_keyfile,
         )
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._server.run, name=f"fake-server-{self.port}", daemon=True
         )

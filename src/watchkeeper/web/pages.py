@@ -131,7 +131,7 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
             title="Notifications",
             attempts=page.items,
             health=rt.notify.health.all(),
-            receivers=rt.alerts.receiver_names(),
+            receivers=rt.alerts.receiver_names,
             receiver=receiver or "",
         )
 
