@@ -190,6 +190,25 @@ class SqlOutbox:
                 Candidate(r.id, r.receiver, r.channel, r.integration) for r in conn.execute(query)
             ]
 
+    def claim_due(
+        self,
+        now: float,
+        owner: str,
+        lease: float,
+        limit: int,
+        accept: Callable[[Candidate], bool],
+        scan: int,
+    ) -> list[Claimed]:
+        """:meth:`candidates` (up to ``scan``), those ``accept`` takes (up to ``limit``),
+        then :meth:`claim` — one call for the worker's thread."""
+        chosen: list[int] = []
+        for c in self.candidates(now, scan):
+            if len(chosen) >= limit:
+                break
+            if accept(c):
+                chosen.append(c.id)
+        return self.claim(chosen, owner, now, lease)
+
     def claim(self, ids: Sequence[int], owner: str, now: float, lease: float) -> list[Claimed]:
         """Compare-and-set: take those of ``ids`` that are still due; return what was taken."""
         if not ids:

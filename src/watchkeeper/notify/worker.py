@@ -261,41 +261,37 @@ class OutboxWorker:
         if free <= 0 or self._stopping:
             return []
         now = self.clock.now()
-        candidates = await asyncio.to_thread(
-            self.outbox.candidates, now, self.settings.batch_size * 4
-        )
-        chosen: list[Candidate] = []
+        limit = min(free, self.settings.batch_size)
+        # a snapshot of what is in flight: the choice runs in the database thread
+        inflight = set(self._inflight)
+        busy: Counter[str] = Counter(self._by_channel)
         taken: dict[int, TokenBucket] = {}
-        per_channel: Counter[str] = Counter()
-        self._rate_wait = None
-        for c in candidates:
-            if len(chosen) >= min(free, self.settings.batch_size):
-                break
-            if c.id in self._inflight:
-                continue
-            busy = self._by_channel[c.channel] + per_channel[c.channel]
-            if busy >= self.settings.concurrency_for(c.channel):
-                continue
+        waits: list[float] = []
+
+        def accept(c: Candidate) -> bool:
+            if c.id in inflight:
+                return False
+            if busy[c.channel] >= self.settings.concurrency_for(c.channel):
+                return False
             bucket = self._bucket(c)
             if bucket is not None:
                 if not bucket.try_take():
-                    wait = bucket.wait_time()
-                    self._rate_wait = (
-                        wait if self._rate_wait is None else min(self._rate_wait, wait)
-                    )
-                    continue
+                    waits.append(bucket.wait_time())
+                    return False
                 taken[c.id] = bucket
-            per_channel[c.channel] += 1
-            chosen.append(c)
-        if not chosen:
-            return []
+            busy[c.channel] += 1
+            return True
+
         claimed = await asyncio.to_thread(
-            self.outbox.claim,
-            [c.id for c in chosen],
-            self.worker_id,
+            self.outbox.claim_due,
             now,
+            self.worker_id,
             float(self.settings.lease),
+            limit,
+            accept,
+            self.settings.batch_size * 4,
         )
+        self._rate_wait = min(waits) if waits else None
         got = {c.id for c in claimed}
         for cid, bucket in taken.items():
             if cid not in got:
