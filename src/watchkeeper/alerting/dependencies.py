@@ -63,20 +63,26 @@ class DependencyMap:
                     del self._firing[service]
 
     def suppressed_by(
-        self, alert: Alert, now: float, is_firing: Callable[[str], bool]
+        self,
+        alert: Alert,
+        now: float,
+        is_firing: Callable[[str], bool],
+        limit: int | None = None,
     ) -> list[str]:
-        """Fingerprints of the firing alerts of services ``alert``'s service needs. A
-        resolved alert is never suppressed."""
+        """Fingerprints of the firing alerts of services ``alert``'s service needs (at most
+        ``limit``). A resolved alert is never suppressed."""
         if not self.enabled or alert.resolved(now):
             return []
         service = alert.labels.get(self.label)
         if not service:
             return []
         out: list[str] = []
-        for upstream in self.needs.get(service, ()):
+        for upstream in sorted(self.needs.get(service, ())):
             for fp, source in self._firing.get(upstream, {}).items():
                 if is_firing(fp) and not source.resolved(now):
                     out.append(fp)
+                    if limit is not None and len(out) >= limit:
+                        return sorted(out)
         return sorted(out)
 
     def dependents_of(self, service: str) -> list[str]:

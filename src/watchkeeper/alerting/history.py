@@ -89,6 +89,7 @@ class AlertHistory:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._deferred: list[HistoryEntry] = []
 
     def record(
         self,
@@ -137,7 +138,20 @@ class AlertHistory:
             detail=extra,
         )
 
-    def record_many(self, entries: Iterable[HistoryEntry]) -> None:
+    def record_many(self, entries: Iterable[HistoryEntry], *, deferred: bool = False) -> None:
+        """Write entries now, or (``deferred``) with the next :meth:`flush`: alert
+        management defers what group flushes record and writes it once per burst of
+        timers, in one transaction."""
+        if deferred:
+            self._deferred.extend(entries)
+            return
+        self._write(list(entries))
+
+    def flush(self) -> None:
+        entries, self._deferred = self._deferred, []
+        self._write(entries)
+
+    def _write(self, entries: list[HistoryEntry]) -> None:
         rows = [
             {
                 "at": e.at,
@@ -167,6 +181,7 @@ class AlertHistory:
         limit: int = 100,
     ) -> list[HistoryEntry]:
         """Newest first; page with ``before_id`` (the smallest id of the previous page)."""
+        self.flush()
         q = sa.select(H).order_by(H.c.id.desc()).limit(max(1, min(limit, 1000)))
         if fingerprint is not None:
             q = q.where(H.c.fingerprint == fingerprint)

@@ -80,6 +80,7 @@ class AlertManager:
         self.external_url = external_url
         self.history = history or AlertHistory(db, clock)
         self.scheduler = Scheduler(clock)
+        self.scheduler.after_burst(self.history.flush)
         self.store = AlertStore(db)
         self.silences = Silences(db)
         self.acks = Acknowledgements(db)
@@ -232,6 +233,7 @@ class AlertManager:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        self.history.flush()
         self.store.flush_pending(self.clock.now())
         self._started = False
 

@@ -31,6 +31,11 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sleeping_until: float | None = None
+        self._after_burst: list[Callable[[], None]] = []
+
+    def after_burst(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after every burst of due timers (batched writes)."""
+        self._after_burst.append(callback)
 
     def call_at(self, when: float, key: Hashable, callback: Callback) -> None:
         """Run ``callback`` at ``when`` (replacing the timer of ``key``, if any)."""
@@ -59,6 +64,11 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._timers)
 
+    def has_due(self) -> bool:
+        """True while a timer is due now (a fake-clock timeline can settle on it)."""
+        now = self.clock.now()
+        return any(when <= now for when, _, _ in self._timers.values())
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="alerting-timers")
@@ -86,6 +96,12 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("alerting timer %r failed", key)
+        if ran:
+            for callback in self._after_burst:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("alerting after-burst callback failed")
         return ran
 
     async def _run(self) -> None:

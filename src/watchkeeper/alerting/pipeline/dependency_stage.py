@@ -19,5 +19,7 @@ class DependencyStage:
     async def exec(self, ctx: NotifyContext) -> NotifyContext:
         deps = self._dependencies()
         return mute_alerts(
-            ctx, MuteKind.SUPPRESSED, lambda a: deps.suppressed_by(a, ctx.now, self._is_firing)
+            ctx,
+            MuteKind.SUPPRESSED,
+            lambda a: deps.suppressed_by(a, ctx.now, self._is_firing, limit=3),
         )

@@ -33,5 +33,5 @@ class MuteHistoryStage:
                         detail={"by": list(by)},
                     )
                 )
-        self._history.record_many(entries)
+        self._history.record_many(entries, deferred=True)
         return ctx

@@ -37,21 +37,24 @@ class SetNotifiesStage:
             )
         )
         self._history.record_many(
-            HistoryEntry(
-                event=HistoryEvent.NOTIFIED,
-                at=ctx.now,
-                labels=a.labels,
-                fingerprint=a.fingerprint,
-                group_id=ctx.group.id,
-                detail={
-                    "receiver": last.receiver,
-                    "target": last.target,
-                    "event": last.event.value,
-                    "dedup_key": last.dedup_key,
-                    "queued": last.queued,
-                    "escalation_level": ctx.escalation_level,
-                },
-            )
-            for a in ctx.alerts
+            (
+                HistoryEntry(
+                    event=HistoryEvent.NOTIFIED,
+                    at=ctx.now,
+                    labels=a.labels,
+                    fingerprint=a.fingerprint,
+                    group_id=ctx.group.id,
+                    detail={
+                        "receiver": last.receiver,
+                        "target": last.target,
+                        "event": last.event.value,
+                        "dedup_key": last.dedup_key,
+                        "queued": last.queued,
+                        "escalation_level": ctx.escalation_level,
+                    },
+                )
+                for a in ctx.alerts
+            ),
+            deferred=True,
         )
         return ctx

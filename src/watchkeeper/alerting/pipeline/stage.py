@@ -131,7 +131,19 @@ class ForEachReceiver:
 async def _fan_out(
     ctx: NotifyContext, runs: Sequence[tuple[Stage, NotifyContext]]
 ) -> NotifyContext:
-    results = await asyncio.gather(*(stage.exec(c) for stage, c in runs), return_exceptions=True)
+    results: list[NotifyContext | BaseException]
+    if len(runs) == 1:  # one branch: no task to spawn (the common case, and the fast one)
+        stage, branch_ctx = runs[0]
+        try:
+            results = [await stage.exec(branch_ctx)]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            results = [exc]
+    else:
+        results = list(
+            await asyncio.gather(*(st.exec(c) for st, c in runs), return_exceptions=True)
+        )
     sent = list(ctx.sent)
     failures: list[BaseException] = []
     for result in results:
