@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tsdb_helpers import OpenStore, storage_config
 
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.tsdb.embedded import EmbeddedStore
+
+from .tsdb_helpers import OpenStore, storage_config
 
 
 @pytest.fixture

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import io
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from prometheus_client.openmetrics.parser import text_fd_to_metric_families
-from tsdb_helpers import L, eq, storage_config
 
+from conftest import require
 from watchkeeper.cli.main import _register, cli
 from watchkeeper.core.clock import FakeClock, SystemClock
 from watchkeeper.core.errors import UserInputError
+from watchkeeper.testing import tools
 from watchkeeper.tsdb.base import STALE_NAN
 from watchkeeper.tsdb.embedded import EmbeddedStore
 from watchkeeper.tsdb.openmetrics import parse_openmetrics
+
+from .tsdb_helpers import L, eq, storage_config
 
 _register()
 
@@ -261,3 +265,35 @@ def test_a_relative_storage_path_is_taken_from_the_config_files_directory(
     assert code == 0, out
     assert (tmp_path / "conf" / "data" / "tsdb" / "chunks.sqlite").is_file()
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.prometheus
+def test_promtool_reads_our_export(tmp_path: Path) -> None:
+    promtool = tools.find_binary("promtool")
+    require(promtool is not None, "promtool (Prometheus 2.42)", "apt-get install prometheus")
+    assert promtool is not None
+    src = tmp_path / "history.om"
+    src.write_text(HISTORY)
+    data = tmp_path / "data"
+    run("tsdb", "import", "openmetrics", str(src), "--config", config_for(tmp_path, data))
+    exported = tmp_path / "export.om"
+    code, out = run("tsdb", "export", "--data-dir", str(data), "-o", str(exported))
+    assert code == 0, out
+    done = subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(exported), str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "b" / "wal").mkdir()  # dump opens the directory as a (stopped) server's
+    dumped = subprocess.run(
+        [promtool, "tsdb", "dump", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dumped.returncode == 0, dumped.stderr
+    lines = [line for line in dumped.stdout.splitlines() if line.strip()]
+    assert len(lines) == 6
+    assert any('code="500"' in line and "2500 1700000000001" in line for line in lines)

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tsdb_helpers import T0, L, OpenStore, eq, storage_config
 
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.core.labels import Matcher, MatchOp
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.embedded import EmbeddedStore
+
+from .tsdb_helpers import T0, L, OpenStore, eq, storage_config
 
 MIN = 60_000
 

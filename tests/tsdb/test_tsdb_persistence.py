@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tsdb_helpers import T0, L, OpenStore, eq, storage_config
 
 from watchkeeper.core.clock import FakeClock, SystemClock
 from watchkeeper.core.errors import StorageError
 from watchkeeper.tsdb.embedded import EmbeddedStore
+
+from .tsdb_helpers import T0, L, OpenStore, eq, storage_config
 
 HOUR = 3_600_000
 

@@ -8,13 +8,14 @@ import struct
 
 import numpy as np
 import pytest
-from tsdb_helpers import T0, L, OpenStore, eq
 
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.core.labels import Labels, Matcher, MatchOp
 from watchkeeper.tsdb.base import STALE_NAN, STALE_NAN_BITS, stale_mask
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.embedded import EmbeddedStore
+
+from .tsdb_helpers import T0, L, OpenStore, eq
 
 
 def test_select_returns_samples_sorted_within_range(memory_store: EmbeddedStore) -> None:
