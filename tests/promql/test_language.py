@@ -9,8 +9,8 @@ import pytest
 
 from watchkeeper.core.errors import QueryError
 from watchkeeper.core.labels import Labels
+from watchkeeper.core.regex import RegexError, go_to_python
 from watchkeeper.promql import Engine, Matrix, Vector
-from watchkeeper.promql.regex import RegexError, go_to_python
 from watchkeeper.promql.values import Sample, Series, format_value
 from watchkeeper.tsdb.base import SeriesStore
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from watchkeeper.core.regex import compile_go
+
 METRIC_NAME = "__name__"
 _LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -145,7 +147,8 @@ class Matcher:
 
     def __post_init__(self) -> None:
         if self.op in (MatchOp.REGEX, MatchOp.NOT_REGEX):
-            object.__setattr__(self, "_compiled", re.compile(f"^(?:{self.value})$", re.DOTALL))
+            # Go (RE2) syntax, as Prometheus and Alertmanager write it; raises ValueError.
+            object.__setattr__(self, "_compiled", compile_go(self.value))
 
     @classmethod
     def equal(cls, name: str, value: str) -> Matcher:

@@ -10,9 +10,9 @@ import numpy as np
 
 from watchkeeper.core.errors import QueryError
 from watchkeeper.core.labels import Labels, is_valid_label_name
+from watchkeeper.core.regex import compile_go
 from watchkeeper.promql.ast import Call, Node, StringLiteral
 from watchkeeper.promql.model import DUPLICATE_LABELSET, I64, Steps, Value
-from watchkeeper.promql.regex import compile_go
 
 if TYPE_CHECKING:
     from watchkeeper.promql.engine import Evaluator

@@ -17,7 +17,6 @@ import promql_parser as pp
 
 from watchkeeper.core.errors import QueryParseError
 from watchkeeper.core.labels import METRIC_NAME, Matcher, MatchOp
-from watchkeeper.promql.regex import go_to_python
 
 Expr = pp.Expr
 
@@ -132,11 +131,8 @@ def selector_matchers(vs: pp.VectorSelector) -> list[list[Matcher]]:
 
 def _matcher(m: pp.Matcher) -> Matcher:
     op = _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]]
-    value = m.value
     try:
-        if op in (MatchOp.REGEX, MatchOp.NOT_REGEX):
-            value = go_to_python(value)
-        return Matcher(m.name, op, value)
+        return Matcher(m.name, op, m.value)
     except (ValueError, re.error) as exc:  # a pattern Python's engine cannot run
         raise QueryParseError(
             f"invalid regular expression {m.value!r} for label {m.name!r}: {exc}"

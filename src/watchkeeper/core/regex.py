@@ -1,4 +1,5 @@
-"""Go (RE2) regular expressions, as PromQL writes them, translated for Python's ``re``.
+"""Go (RE2) regular expressions, as PromQL, Alertmanager and Prometheus configs write them,
+translated for Python's ``re``.
 
 Differences handled: flag groups such as ``(?i)`` in the middle of a pattern (RE2 scopes
 them to the rest of the enclosing group; Python only accepts them at the very start),
