@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MIN_T = -(2**63)
 MAX_T = 2**63 - 1
+_EMPTY_TS: array[int] = array("q")  # shared, never modified: returned for empty slices
+_EMPTY_VALUES: array[float] = array("d")
 
 
 class Series:
@@ -85,10 +87,10 @@ class Series:
     def head_slice(self, start: int, end: int) -> tuple[array[int], array[float]]:
         times = self.ts
         values = self.vals
-        if times is None or values is None:
-            return array("q"), array("d")
-        lo = bisect_left(times, start)
-        hi = bisect_right(times, end, lo)
+        if not times or values is None:
+            return _EMPTY_TS, _EMPTY_VALUES
+        lo = 0 if times[0] >= start else bisect_left(times, start)
+        hi = len(times) if times[-1] <= end else bisect_right(times, end, lo)
         return times[lo:hi], values[lo:hi]
 
 
