@@ -181,3 +181,39 @@ def test_rollups_for_compacted_and_recent_data_agree_with_raw(
             assert r.min[k] == inside.min()
             assert r.max[k] == inside.max()
             assert r.sum[k] == pytest.approx(inside.sum())
+
+
+def test_self_metrics_count_fsyncs_flushes_compactions_and_bytes(
+    tmp_path: Path, fake_clock: FakeClock
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    store = EmbeddedStore.open(
+        storage_config(tmp_path), clock=fake_clock, registry=registry, background=False
+    )
+    try:
+        store.append([(L("m"), T0, 1.0)])
+        store.flush()
+        store.compact()
+        get = registry.get_sample_value
+        assert get("watchkeeper_tsdb_wal_fsync_duration_seconds_count") == 1
+        assert get("watchkeeper_tsdb_head_flushes_total") == 1  # compaction flushes first
+        assert get("watchkeeper_tsdb_compactions_total") == 1
+        assert (get("watchkeeper_tsdb_bytes_on_disk") or 0) > 0
+        assert get("watchkeeper_tsdb_series") == 1
+    finally:
+        store.close()
+
+
+def test_maintain_runs_what_is_due_by_the_clock(
+    open_store: OpenStore, fake_clock: FakeClock
+) -> None:
+    store = open_store(flush_interval="2m", compaction_interval="10m", wal_fsync_interval="1s")
+    store.append([(L("m"), T0, 1.0)])
+    store.maintain()  # first call only schedules
+    assert store.stats().samples_in_head == 1
+    fake_clock.set(fake_clock.now() + 121)
+    store.maintain()
+    found = store._core.backend.chunk_refs(0, 2**62)
+    assert [r.series_id for r in found] == [1]
