@@ -8,7 +8,10 @@ Mimir) through its Prometheus HTTP API, behind the same interface as the embedde
     engine.range_ms(expr, start_ms, end_ms, step_ms)             # Matrix
     reader = RemoteSeriesReader(engine.api)   # series / labels / label values / select
 
-The remote's answers become Watchkeeper's result types; its errors become the same
+Expressions are parsed here first (the PromQL the embedded engine reads: a mistake is the
+same :class:`~watchkeeper.core.errors.QueryParseError` with or without a remote, and never
+costs a round trip). The remote's answers become Watchkeeper's result types; its errors
+become the same
 exceptions the embedded engine raises (``bad_data`` -> QueryParseError, ``timeout`` ->
 QueryTimeoutError, ``execution`` -> QueryError), and an unreachable or failing remote is
 :class:`~watchkeeper.remote.errors.RemoteQueryError` (503 ``unavailable``). Calls are
@@ -34,6 +37,7 @@ from watchkeeper.core.errors import (
     QueryTimeoutError,
 )
 from watchkeeper.core.labels import Labels
+from watchkeeper.promql.ast import parse
 from watchkeeper.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 from watchkeeper.remote.config import RemoteQueryConfig
 from watchkeeper.remote.errors import RemoteQueryError
@@ -223,6 +227,7 @@ class RemotePromQL:
         return self.instant_ms(expr, round(when * 1000), timeout_s=timeout_s)
 
     def instant_ms(self, expr: str, at_ms: int, *, timeout_s: float | None = None) -> Result:
+        parse(expr)
         params = [("query", expr), ("time", seconds(at_ms)), *self._timeout(timeout_s)]
         return parse_result(self.api.call("query", params), at_ms)
 
@@ -262,6 +267,7 @@ class RemotePromQL:
         *,
         timeout_s: float | None = None,
     ) -> Matrix:
+        parse(expr)
         if step_ms <= 0:
             raise QueryParseError(
                 "zero or negative query resolution step widths are not accepted. "
