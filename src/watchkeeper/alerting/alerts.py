@@ -99,7 +99,9 @@ class Alert:
         }
 
 
-def from_input(inp: AlertInput, now: float, resolve_timeout: float) -> Alert:
+def from_input(
+    inp: AlertInput, now: float, resolve_timeout: float, *, fingerprint: str = ""
+) -> Alert:
     """Alertmanager's rules for a posted alert: a missing start is now (or the end), a
     missing end is ``now + resolve_timeout`` and marks the alert as timing out."""
     starts_at = inp.starts_at
@@ -117,6 +119,7 @@ def from_input(inp: AlertInput, now: float, resolve_timeout: float) -> Alert:
         generator_url=inp.generator_url,
         source=inp.source,
         timeout=timeout,
+        fingerprint=fingerprint,
     )
 
 
@@ -164,6 +167,7 @@ class AlertStore:
         self._stored_ends: dict[str, float] = {}
         self._firing: set[str] = set()
         self._expiry: list[tuple[float, str]] = []
+        self._fingerprints: dict[Labels, str] = {}
 
     def __len__(self) -> int:
         return len(self._alerts)
@@ -176,6 +180,16 @@ class AlertStore:
 
     def get(self, fp: str) -> Alert | None:
         return self._alerts.get(fp)
+
+    def fingerprint_of(self, labels: Labels) -> str:
+        """The fingerprint of a label set, computed once per alert held."""
+        fp = self._fingerprints.get(labels)
+        if fp is None:
+            fp = fingerprint(labels)
+            if len(self._fingerprints) > 4 * len(self._alerts) + 1024:
+                self._fingerprints.clear()
+            self._fingerprints[labels] = fp
+        return fp
 
     def load(self, now: float) -> list[Alert]:
         with self.db.connect() as conn:

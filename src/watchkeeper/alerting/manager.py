@@ -80,7 +80,6 @@ class AlertManager:
         self.external_url = external_url
         self.history = history or AlertHistory(db, clock)
         self.scheduler = Scheduler(clock)
-        self.scheduler.after_burst(self.history.flush)
         self.store = AlertStore(db)
         self.silences = Silences(db)
         self.acks = Acknowledgements(db)
@@ -112,6 +111,8 @@ class AlertManager:
             nflog_retention=lambda: float(self.config.retention.notification_log),
             schedule_escalation=lambda gid, when: self.dispatcher.schedule_escalation(gid, when),
         )
+        self.scheduler.after_burst(self.nflog.flush)
+        self.scheduler.after_burst(self.history.flush)
         self.dispatcher = Dispatcher(
             clock=clock,
             scheduler=self.scheduler,
@@ -233,6 +234,7 @@ class AlertManager:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        self.nflog.flush()
         self.history.flush()
         self.store.flush_pending(self.clock.now())
         self._started = False
@@ -252,7 +254,10 @@ class AlertManager:
             return
         now = self.clock.now()
         resolve_timeout = float(self.config.resolve_timeout)
-        changes = self.store.ingest([from_input(a, now, resolve_timeout) for a in alerts], now)
+        fp = self.store.fingerprint_of
+        changes = self.store.ingest(
+            [from_input(a, now, resolve_timeout, fingerprint=fp(a.labels)) for a in alerts], now
+        )
         await self.apply_changes(changes, now)
 
     async def apply_changes(self, changes: Sequence[AlertChange], now: float) -> None:

@@ -1,7 +1,12 @@
 """The notification log (Alertmanager's nflog): per alert group and receiver, what was
 last notified (the firing and resolved alerts), when, and how many repeats since. It is
 what decides whether a flush sends anything, and it is persisted so that a restart
-neither repeats early nor forgets what was sent."""
+neither repeats early nor forgets what was sent.
+
+Entries are written in batches (:meth:`NotificationLog.flush`, once per burst of timers):
+losing the last batch in a crash only makes the next flush compute the same event again,
+whose dedup key the outbox has already seen.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class NotificationLog:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._entries: dict[str, dict[str, NflogEntry]] = {}
+        self._dirty: dict[tuple[str, str], NflogEntry] = {}
 
     def load(self, now: float) -> None:
         with self.db.connect() as conn:
@@ -68,26 +74,36 @@ class NotificationLog:
         return max(e.notified_at for e in entries.values())
 
     def log(self, entry: NflogEntry) -> None:
-        with self.db.begin() as conn:
-            conn.execute(
-                N.delete().where(
-                    (N.c.group_id == entry.group_id) & (N.c.receiver == entry.receiver)
-                )
-            )
-            conn.execute(
-                N.insert().values(
-                    group_id=entry.group_id,
-                    receiver=entry.receiver,
-                    group_key=entry.group_key,
-                    firing=json.dumps(sorted(entry.firing)),
-                    resolved=json.dumps(sorted(entry.resolved)),
-                    notified_at=entry.notified_at,
-                    repeat_count=entry.repeat_count,
-                    content=entry.content,
-                    expires_at=entry.expires_at,
-                )
-            )
         self._entries.setdefault(entry.group_id, {})[entry.receiver] = entry
+        self._dirty[(entry.group_id, entry.receiver)] = entry
+
+    def flush(self) -> None:
+        """Write the entries logged since the last flush, in one transaction."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, {}
+        with self.db.begin() as conn:
+            for group_id, receiver in dirty:
+                conn.execute(
+                    N.delete().where((N.c.group_id == group_id) & (N.c.receiver == receiver))
+                )
+            conn.execute(
+                N.insert(),
+                [
+                    {
+                        "group_id": e.group_id,
+                        "receiver": e.receiver,
+                        "group_key": e.group_key,
+                        "firing": json.dumps(sorted(e.firing)),
+                        "resolved": json.dumps(sorted(e.resolved)),
+                        "notified_at": e.notified_at,
+                        "repeat_count": e.repeat_count,
+                        "content": e.content,
+                        "expires_at": e.expires_at,
+                    }
+                    for e in dirty.values()
+                ],
+            )
 
     def gc(self, now: float) -> int:
         gone = [
