@@ -58,7 +58,7 @@ async def run_checks(
         options or RunOptions(),
         clock=clock or SystemClock(),
         checks=chosen,
-        env=env if env is not None else {},
+        env=env,
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -62,7 +62,7 @@ class CheckContext:
     http: httpx.AsyncClient
     evidence: Evidence
     instance: InstanceClient
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] | None = None  # None: the process environment
     transport: httpx.AsyncBaseTransport | None = None  # for notifiers and drills
 
     @property

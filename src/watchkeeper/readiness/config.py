@@ -28,6 +28,9 @@ DEFAULT_CREDENTIALS = (
     "admin:watchkeeper",
     "admin:admin123",
     "admin:12345678",
+    "admin:1234567890",
+    "admin:password123",
+    "admin:administrator",
     "root:root",
     "watchkeeper:watchkeeper",
 )

@@ -96,7 +96,7 @@ async def validate(
             http=http,
             evidence=evidence,
             instance=InstanceClient(base, http, settings.instance),
-            env=dict(env) if env is not None else {},
+            env=env,
             transport=transport,
         )
         gate = asyncio.Semaphore(settings.concurrency)

@@ -47,7 +47,7 @@ class RenderScaling(Check):
                 problems.append(f"plan {plan!r} is a free tier (spins down, no SLA)")
             text = (
                 f"{'autoscaling' if enabled else 'fixed'} {low or 0:g}..{high or 0:g}, "
-                f"{running if running is not None else '?'} running, plan "
+                f"{f'{running:g}' if running is not None else '?'} running, plan "
                 f"{plan or 'unknown'}{'' if prod else ' (not production)'}"
             )
             if problems:

@@ -21,7 +21,7 @@ class SecretsEncrypted(Check):
     title = "Secrets are encrypted at rest"
 
     async def run(self, ctx: CheckContext) -> Verdict:
-        env = ctx.env or os.environ
+        env = ctx.env if ctx.env is not None else os.environ
         try:
             box = secret_box(ctx.loaded, env)
         except ConfigError as exc:
