@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from watchkeeper.collect.registry import COLLECTORS, build_collector
-from watchkeeper.collect.targets import build_targets, semantic_problems
+from watchkeeper.collect.targets import build_targets
 from watchkeeper.config.loader import load_config_text
 from watchkeeper.core.errors import ConfigError
 
@@ -59,16 +59,15 @@ def test_build_targets_applies_defaults_and_the_label_scheme() -> None:
 
 
 def test_timeout_longer_than_interval_is_a_problem_at_its_field() -> None:
-    cfg = load_config_text(
+    text = (
         "services:\n  - name: a\n    checks:\n      - type: http\n        url: http://x.test/\n"
         "        interval: 10s\n        timeout: 20s\n"
-    ).config
-    assert semantic_problems(cfg) == [
-        (
-            ("services", 0, "checks", 0, "timeout"),
-            "timeout (20s) is longer than the interval (10s); a check never overlaps itself, "
-            "so make the timeout at most the interval",
-        )
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config_text(text)
+    assert err.value.problems == [
+        "watchkeeper.yaml:7: services[0].checks[0].timeout: timeout (20s) is longer than the "
+        "interval (10s); a check never overlaps itself, so make the timeout at most the interval"
     ]
 
 
