@@ -345,3 +345,50 @@ async def test_outbox_depth_counts_open_deliveries(webhook_stage: Stage, sink: W
     depth = webhook_stage.outbox.depth()
     assert depth[DeliveryStatus.PENDING] == 1
     assert depth[DeliveryStatus.DELIVERED] == 1
+
+
+async def test_metrics_count_attempts_failures_by_reason_latency_and_depth(
+    webhook_stage: Stage, sink: WebhookSink
+) -> None:
+    sink.faults.fail(429, times=1, retry_after=1)
+    webhook_stage.outbox.enqueue("team", message())
+    await webhook_stage.worker.run_once()
+    await webhook_stage.clock.advance(1.0)
+    await webhook_stage.worker.run_once()
+    m = webhook_stage.metric
+    assert m("watchkeeper_notification_attempts_total", channel="webhook") == 2.0
+    assert (
+        m("watchkeeper_notification_failures_total", channel="webhook", reason="rate_limited")
+        == 1.0
+    )
+    assert m("watchkeeper_notifications_delivered_total", channel="webhook") == 1.0
+    assert m("watchkeeper_notification_latency_seconds_count", channel="webhook") == 2.0
+    assert (
+        m(
+            "watchkeeper_notify_integration_healthy",
+            receiver="team",
+            channel="webhook",
+            integration="0",
+        )
+        == 1.0
+    )
+    assert webhook_stage.worker.metrics is not None
+    webhook_stage.worker.metrics.set_depth(webhook_stage.outbox.depth())
+    assert m("watchkeeper_notify_outbox_depth", status="pending") == 0.0
+
+
+def test_receiver_problems_lists_every_unbuildable_integration_with_its_location() -> None:
+    from watchkeeper.notify.registry import receiver_problems
+
+    problems = receiver_problems(
+        [
+            receiver("a", email_configs=[{"to": "x@example.org"}]),
+            receiver("b", slack_configs=[{"channel": "#c"}]),
+        ]
+    )
+    assert problems == [
+        "alerting.receivers[0].email_configs[0].smarthost: set the SMTP server as host:port "
+        "(Alertmanager's global smtp_smarthost is not read)",
+        "alerting.receivers[1].slack_configs[0]: set api_url (an incoming webhook URL) or "
+        "app_token (a bot token with channel); Alertmanager's global slack_api_url is not read",
+    ]
