@@ -424,3 +424,37 @@ def test_dashboard_link_is_external_url_plus_alerts_fingerprint() -> None:
     data = template_data(message(external_url="https://wk.example/"))
     first: AlertData = message().alerts[0]
     assert data["alerts"][0]["dashboardURL"] == f"https://wk.example/alerts/{first.fingerprint}"
+
+
+def test_alertmanager_global_defaults_fill_what_receivers_leave_out() -> None:
+    from watchkeeper.notify.amglobals import apply_globals
+
+    receivers = [
+        receiver(
+            "mail",
+            email_configs=[
+                {"to": "a@example.org"},
+                {"to": "b@example.org", "smarthost": "other:25"},
+            ],
+        ),
+        receiver("chat", slack_configs=[{"channel": "#ops"}]),
+    ]
+    filled = apply_globals(
+        receivers,
+        {
+            "smtp_smarthost": "smtp.example.org:587",
+            "smtp_from": "am@example.org",
+            "smtp_auth_password": "pw",
+            "slack_api_url": "https://hooks.example/T/B/x",
+            "resolve_timeout": "5m",
+        },
+    )
+    first, second = filled[0].email_configs
+    assert (first.smarthost, first.from_) == ("smtp.example.org:587", "am@example.org")
+    assert first.auth_password is not None
+    assert first.auth_password.reveal() == "pw"
+    assert second.smarthost == "other:25"  # what the receiver says wins
+    [slack] = filled[1].slack_configs
+    assert slack.api_url is not None
+    assert slack.api_url.reveal() == "https://hooks.example/T/B/x"
+    assert len(build_notifiers(filled, NotifierContext())) == 3

@@ -64,7 +64,12 @@ class WebhookNotifier(BaseNotifier):
 
     async def send(self, message: NotificationMessage, state: dict[str, Any]) -> DeliveryReceipt:
         body = self.render(message)
-        headers = {"Content-Type": self.cfg.content_type, **self.auth_headers()}
+        headers = {
+            "Content-Type": self.cfg.content_type,
+            # the v4 body has no field for events beyond firing/resolved (ack, escalation)
+            "X-Watchkeeper-Event": message.event.value,
+            **self.auth_headers(),
+        }
         headers.update({k: v.reveal() for k, v in self.cfg.headers.items()})
         if self.cfg.hmac_secret:
             ts = int(self.now())
