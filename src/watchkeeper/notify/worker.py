@@ -204,7 +204,11 @@ class OutboxWorker:
             if launched >= self.settings.batch_size:
                 await asyncio.sleep(0)
                 continue
-            await self._idle(await self._sleep_for())
+            try:
+                wait = await self._sleep_for()
+            except Exception:  # the database is away: look again after the poll interval
+                wait = float(self.settings.poll_interval)
+            await self._idle(wait)
 
     async def _sleep_for(self) -> float:
         wait = float(self.settings.poll_interval)
