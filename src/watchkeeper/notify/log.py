@@ -108,6 +108,7 @@ class DeliveryLog:
         until: float | None = None,
         before: int | None = None,
         limit: int = 100,
+        group_id: str | None = None,
     ) -> Page[Attempt]:
         conds: list[sa.ColumnElement[bool]] = []
         for column, value in (
@@ -120,6 +121,7 @@ class DeliveryLog:
             (L.c.dedup_key, dedup_key),
             (L.c.delivery_id, delivery_id),
             (L.c.is_test, is_test),
+            (L.c.group_id, group_id),
         ):
             if value is not None:
                 conds.append(column == value)
