@@ -71,6 +71,7 @@ class Harness:
         self.store = store
         self.collectors: dict[str, ScriptCollector] = {}
         self.behaviours: dict[str, Callable[[CollectContext], object]] = {}
+        self.kinds: dict[str, type[ScriptCollector]] = {}
         self.registry = CollectorRegistry()
         self.http = httpx.AsyncClient()
         self.scheduler = Scheduler(
@@ -82,7 +83,8 @@ class Harness:
         )
 
     def factory(self, st: ScheduledTarget, deps: CollectorDeps) -> ScriptCollector:
-        collector = ScriptCollector(self.behaviours.get(st.key, gauge("m")))
+        kind = self.kinds.get(st.key, ScriptCollector)
+        collector = kind(self.behaviours.get(st.key, gauge("m")))
         self.collectors[st.key] = collector
         return collector
 
@@ -191,6 +193,32 @@ async def test_timeout_marks_the_target_down_with_a_clear_error(harness: Harness
     assert "timeout of 2s" in status.error
     assert harness.store.latest("up") == 0.0
     assert harness.store.latest("scrape_duration_seconds") == pytest.approx(2.0)
+
+
+async def test_a_timed_out_collector_still_writes_its_failure_series(harness: Harness) -> None:
+    class ProbeLike(ScriptCollector):
+        def failed_result(self, err: TargetError, duration: float) -> CollectResult:
+            return CollectResult(
+                samples=[({"__name__": "probe_success"}, 0.0, None)],
+                healthy=False,
+                error=str(err),
+                reason=err.reason,
+            )
+
+    async def hang(ctx: CollectContext) -> CollectResult:
+        await ctx.clock.sleep(3600)
+        return CollectResult(samples=[({"__name__": "probe_success"}, 1.0, None)])
+
+    st = harness.target("probe", interval=10.0, timeout=2.0)
+    harness.behaviours[st.key] = hang
+    harness.kinds[st.key] = ProbeLike
+    await harness.scheduler.start([st])
+    task = asyncio.create_task(harness.scheduler.run_once(st.key))
+    await harness.clock.advance(2.5)
+    status = await task
+    assert status.status is CheckStatus.DOWN
+    assert status.reason is CollectFailure.TIMEOUT
+    assert harness.store.latest("probe_success") == 0.0
 
 
 async def test_a_run_that_overruns_its_slot_skips_the_next_slot(harness: Harness) -> None:

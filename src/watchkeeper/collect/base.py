@@ -117,6 +117,10 @@ class CollectResult:
 
 
 class Collector(Protocol):
+    """A collector may also define ``failed_result(error: TargetError, duration: float) ->
+    CollectResult``: what to report when the scheduler ends a run (its timeout), so that a
+    probe that never answered still writes its failure series (``probe_success 0``)."""
+
     kind: ClassVar[str]
 
     async def collect(self, ctx: CollectContext) -> CollectResult: ...

@@ -237,12 +237,16 @@ class Scheduler:
         except TargetError as exc:
             return CollectResult(up=False, error=str(exc), reason=exc.reason, detail=exc.detail)
         except _Timeout:
-            return CollectResult(
-                up=False,
-                error=f"no answer within the timeout of {limit:g}s; raise the check's "
+            error = TargetError(
+                f"no answer within the timeout of {limit:g}s; raise the check's "
                 "timeout or find out why the target is slow",
-                reason=CollectFailure.TIMEOUT,
+                CollectFailure.TIMEOUT,
             )
+            failed = getattr(collector, "failed_result", None)
+            if callable(failed):
+                result: CollectResult = failed(error, limit)
+                return result
+            return CollectResult(up=False, error=str(error), reason=error.reason)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a collector bug must not stop the scheduler

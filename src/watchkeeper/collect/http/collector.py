@@ -79,6 +79,10 @@ class HttpCollector:
         duration = time.perf_counter() - t0
         return self._evaluate(resp, body, duration, cert_expiry, ctx.clock.now())
 
+    def failed_result(self, err: TargetError, duration: float) -> CollectResult:
+        """The probe's failure series when the scheduler's timeout ends the run first."""
+        return self._failed(err, duration)
+
     def _failed(self, err: TargetError, duration: float) -> CollectResult:
         samples: list[SampleOut] = [
             ({"__name__": "probe_success"}, 0.0, None),
