@@ -101,6 +101,8 @@ def run_drill(dsn: str, tables: Sequence[str], *, max_bytes: int, timeout: float
         _admin(admin, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)), "create")
         try:
             target = make_conninfo(dsn, dbname=scratch)
+            if tables:  # pg_dump --table leaves out the tables' schemas
+                _schemas(target, {t.partition(".")[0] for t in tables})
             t0 = time.monotonic()
             done = _tool(
                 ["pg_restore", "--no-owner", "--no-privileges", str(dump)], target, deadline
@@ -150,6 +152,12 @@ def _dump(
                 raise DrillError(f"pg_dump failed: {_tail(done.stderr)}")
             result.dump_bytes = out.stat().st_size
     return result
+
+
+def _schemas(dsn: str, names: set[str]) -> None:
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        for name in sorted(names):
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(name)))
 
 
 def _tables(conn: Conn, wanted: Sequence[str]) -> list[str]:
