@@ -151,3 +151,17 @@ def test_rollups_outlive_raw_samples(open_store: OpenStore, fake_clock: FakeCloc
     assert float(r.max.max()) == 119.0
     with pytest.raises(ValueError, match="rollup resolution 60000ms is not kept"):
         store.select_rollups([], 0, T0, 60_000)
+
+
+def test_trimming_the_head_does_not_hide_backfilled_samples_inside_its_range(
+    open_store: OpenStore, fake_clock: FakeClock
+) -> None:
+    now = int(fake_clock.now() * 1000)
+    store = open_store(head_window="10m")
+    s = L("m")
+    store.append([(s, now - k * MIN, float(k)) for k in range(8, -1, -2)])  # -8m .. now
+    store.import_series({s: (np.array([now - 3 * MIN]), np.array([99.0]))})
+    fake_clock.set(fake_clock.now() + 180)
+    store.flush_head()  # trims -8m from the head; -3m lives only on disk
+    [data] = store.select([], now - 5 * MIN, now)
+    assert data.values.tolist() == [4.0, 99.0, 2.0, 0.0]

@@ -186,7 +186,9 @@ def _trim(core: Core) -> None:
                 del values[:cut]
                 s.persisted -= cut
                 head.samples -= cut
-                s.complete_from = times[0] if times else s.last_t + 1
+                # Never lower: a backfill may have put samples on disk inside the head's
+                # range, and the boundary already points past them.
+                s.complete_from = max(s.complete_from, times[0] if times else s.last_t + 1)
             if not times and s.last_t < keep_from:
                 head.deactivate(s)
 
