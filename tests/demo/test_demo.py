@@ -15,6 +15,9 @@ from watchkeeper.cli.main import _register, cli
 from watchkeeper.config.loader import load_config_text
 from watchkeeper.demo.config import DemoPorts, demo_config
 from watchkeeper.demo.runner import DemoSchedule, run_demo
+from watchkeeper.demo.stack import DemoStack
+
+ALERT = "BackendErrorRateHigh"
 
 
 def free_port_block(size: int = 8) -> int:
@@ -75,18 +78,27 @@ async def test_demo_fires_and_resolves_an_alert_and_delivers_its_notifications(
                     r = await client.get(f"http://127.0.0.1:{port}/")
                 except httpx.HTTPError:
                     continue
-                if r.status_code == 200 and "BackendErrorRateHigh" in r.text:
+                if r.status_code == 200 and ALERT in r.text:
                     pages.append(r.text)
                     return
+
+    def fired_and_resolved(stack: DemoStack) -> bool:
+        statuses = {
+            d.status
+            for d in stack.sink.deliveries()
+            if any(a["labels"].get("alertname") == ALERT for a in d.alerts)
+        }
+        return {"firing", "resolved"} <= statuses
 
     watcher = asyncio.create_task(look_at_dashboard())
     summary = await run_demo(
         port,
         tmp_path / "demo",
-        duration=50,
+        duration=150,  # an upper bound: it stops as soon as both notifications arrived
         postgres_dsn=None,
         schedule=DemoSchedule(first_after=3, only=("Burst of 5xx",), duration=12),
         announce=False,
+        stop_when=fired_and_resolved,
     )
     watcher.cancel()
     assert summary.incidents == ["Burst of 5xx"]

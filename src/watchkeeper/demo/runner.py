@@ -8,6 +8,7 @@ import contextlib
 import secrets
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -95,7 +96,10 @@ async def run_demo(
     postgres_dsn: str | None,
     schedule: DemoSchedule | None = None,
     announce: bool = True,
+    stop_when: Callable[[DemoStack], bool] | None = None,
 ) -> DemoSummary:
+    """Run the demo for ``duration`` seconds (``None``: until stopped), or until
+    ``stop_when(stack)`` holds, whichever comes first."""
     ports = DemoPorts(port)
     busy = ports_free(ports.all())
     if busy:
@@ -140,10 +144,11 @@ async def run_demo(
     ]
 
     async def until() -> None:
-        if duration is None:
-            await asyncio.Event().wait()
-        else:
-            await asyncio.sleep(duration)
+        deadline = None if duration is None else clock.monotonic() + duration
+        while deadline is None or clock.monotonic() < deadline:
+            if stop_when is not None and stop_when(stack):
+                return
+            await asyncio.sleep(0.5)
 
     summary: list[DemoSummary] = []
 
