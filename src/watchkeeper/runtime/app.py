@@ -10,6 +10,7 @@ config-scoped objects are rebuilt and swapped (:meth:`Runtime.reload`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from watchkeeper.collect.targets import build_targets
 from watchkeeper.config.loader import LoadedConfig, load_config
 from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import Clock, SystemClock
-from watchkeeper.core.errors import ConfigError
+from watchkeeper.core.errors import ConfigError, StorageError
 from watchkeeper.core.labels import Labels
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.promql import Engine, Scalar, Vector, referenced_metrics
@@ -49,6 +50,7 @@ from watchkeeper.state.db import Database
 from watchkeeper.tsdb.embedded import EmbeddedStore
 
 log = logging.getLogger(__name__)
+HOUSEKEEPING_INTERVAL = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,7 @@ class Runtime:
         await self.alerts.start()
         await self.rules.start()
         await self.scheduler.start(build_targets(self.config))
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="housekeeping")
         self._started = True
         log.info(
             "watchkeeper started: %d services, %d targets, %d rule groups",
@@ -183,8 +186,21 @@ class Runtime:
             len(self.rules.groups),
         )
 
+    async def _housekeep(self) -> None:
+        """Periodic clean-up that no stage owns: expired login sessions."""
+        while True:
+            await self.clock.sleep(HOUSEKEEPING_INTERVAL)
+            try:
+                with self.db.begin() as conn:
+                    self.security.sessions.purge_expired(conn)
+            except StorageError as exc:
+                log.warning("housekeeping failed, will retry: %s", exc)
+
     async def stop(self) -> None:
         if self._started:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
             await self.scheduler.stop()
             await self.rules.stop()
             await self.alerts.stop()

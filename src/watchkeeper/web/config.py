@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from watchkeeper.config.base import StrictModel
-from watchkeeper.core.durations import Duration
 
 
 class TLSConfig(StrictModel):
@@ -19,7 +18,6 @@ class ServerConfig(StrictModel):
         None, description="URL people reach Watchkeeper at; used in links of notifications"
     )
     tls: TLSConfig | None = None
-    session_lifetime: Duration = Field(Duration(12 * 3600), description="login session lifetime")
 
     @field_validator("listen")
     @classmethod
