@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -148,7 +148,9 @@ class PushIngester:
 
     def remote_write(self, body: bytes) -> PushResult:
         decoded = self._decoder.decode(body)
-        return self._store(PushKind.REMOTE_WRITE, decoded.groups, decoded.histograms)
+        return self._store(
+            PushKind.REMOTE_WRITE, decoded.groups, decoded.histograms, decoded.series
+        )
 
     def text(
         self,
@@ -178,6 +180,7 @@ class PushIngester:
         extra = dict(extra_labels or {})
         at = now_ms(self.clock) if default_timestamp_ms is None else default_timestamp_ms
         groups: dict[str, list[Sample]] = {}
+        series: dict[str, list[Labels]] = {}
         seen: dict[tuple[tuple[str, str], ...], tuple[Labels, str]] = {}
         for pairs, value, ts in rows:
             if extra:
@@ -189,20 +192,25 @@ class PushIngester:
                 if problem:
                     raise PushError(f"{problem}; nothing was stored")
                 known = seen[labels.items_tuple] = (labels, push_source(labels))
+                series.setdefault(known[1], []).append(labels)
             groups.setdefault(known[1], []).append((known[0], at if ts is None else ts, value))
-        return self._store(PushKind.TEXT, groups, 0)
+        return self._store(PushKind.TEXT, groups, 0, series)
 
     # --- storing --------------------------------------------------------------------------
 
     def _store(
-        self, kind: PushKind, groups: dict[str, list[Sample]], histograms: int
+        self,
+        kind: PushKind,
+        groups: dict[str, list[Sample]],
+        histograms: int,
+        series: Mapping[str, Sequence[Labels]],
     ) -> PushResult:
         received = sum(len(g) for g in groups.values())
         result = AppendResult()
         check = getattr(self.store, "series_limit_problem", None)
         with self._lock:
             if callable(check):
-                problem = check({source: _series(samples) for source, samples in groups.items()})
+                problem = check(series)
                 if problem:
                     self.metrics.refused_samples.labels(kind.value).inc(received)
                     raise SeriesLimitError(f"{problem}; nothing of this push was stored")
@@ -235,10 +243,6 @@ class PushIngester:
 
     def refused(self, kind: PushKind, code: int) -> None:
         self.metrics.requests.labels(kind.value, str(code)).inc()
-
-
-def _series(samples: Iterable[Sample]) -> set[Labels]:
-    return {labels for labels, _, _ in samples}
 
 
 def _not_stored_for_series(result: PushResult, received: int) -> int:
