@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 
 import cramjam
 from google.protobuf.message import DecodeError
@@ -27,6 +28,7 @@ from watchkeeper.tsdb.head import invalid_labels
 
 PUSH_SOURCE_PREFIX = "push:"
 DEFAULT_CACHE_SERIES = 200_000
+_MIN_T = -(2**63)
 
 
 def push_source(labels: Labels) -> str:
@@ -181,16 +183,17 @@ class WriteEncoder:
             self._labels[labels] = found
         return found
 
-    def encode(self, series: Iterable[tuple[Labels, Sequence[int], Sequence[float]]]) -> bytes:
-        """A snappy-compressed ``WriteRequest`` body with the given series (timestamps in
-        ms, sorted per series)."""
+    def encode(self, series: Iterable[tuple[Labels, Sequence[tuple[int, float]]]]) -> bytes:
+        """A snappy-compressed ``WriteRequest`` body with the given series, each with its
+        (timestamp in ms, value) points sorted by time."""
         request = proto.WriteRequestView()
         add = request.timeseries.add
-        for labels, times, values in series:
+        label_bytes = self._label_bytes
+        for labels, points in series:
             ts = add()
-            ts.labels.extend(self._label_bytes(labels))
+            ts.labels.extend(label_bytes(labels))
             samples_add = ts.samples.add
-            for t, v in zip(times, values, strict=True):
+            for t, v in points:
                 samples_add(value=v, timestamp=t)
         return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
 
@@ -200,32 +203,32 @@ class WriteEncoder:
         """Request bodies of at most ``max_samples`` samples each: samples grouped by
         series (first-seen order, each series sorted by time; a series longer than a
         request continues in the next). Yields (body, samples, newest timestamp in ms)."""
-        grouped: dict[Labels, tuple[list[int], list[float]]] = {}
+        grouped: dict[Labels, list[tuple[int, float]]] = {}
+        get = grouped.get
         for labels, t, v in samples:
-            entry = grouped.get(labels)
-            if entry is None:
-                entry = grouped[labels] = ([], [])
-            entry[0].append(t)
-            entry[1].append(v)
-        rows: list[tuple[Labels, Sequence[int], Sequence[float]]] = []
+            points = get(labels)
+            if points is None:
+                grouped[labels] = [(t, v)]
+            else:
+                points.append((t, v))
+        rows: list[tuple[Labels, Sequence[tuple[int, float]]]] = []
         count = 0
-        newest = -(2**63)
-        for labels, (times, values) in grouped.items():
-            if any(b < a for a, b in pairwise(times)):
-                order = sorted(range(len(times)), key=times.__getitem__)
-                times = [times[i] for i in order]
-                values = [values[i] for i in order]
-            start = 0
-            while start < len(times):
-                take = min(len(times) - start, max_samples - count)
-                part = times[start : start + take]
-                rows.append((labels, part, values[start : start + take]))
-                newest = max(newest, part[-1])
-                count += take
-                start += take
+        newest = _MIN_T
+        for labels, points in grouped.items():
+            if len(points) > 1 and any(b[0] < a[0] for a, b in pairwise(points)):
+                points.sort(key=itemgetter(0))
+            while points:
+                take = max_samples - count
+                part = points if len(points) <= take else points[:take]
+                points = [] if part is points else points[take:]
+                rows.append((labels, part))
+                count += len(part)
+                last = part[-1][0]
+                if last > newest:
+                    newest = last
                 if count >= max_samples:
                     yield self.encode(rows), count, newest
-                    rows, count, newest = [], 0, -(2**63)
+                    rows, count, newest = [], 0, _MIN_T
         if rows:
             yield self.encode(rows), count, newest
 
