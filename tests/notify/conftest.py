@@ -15,10 +15,18 @@ from watchkeeper.testing.webhook_sink import WebhookSink
 from .support import Stage, make_stage, receiver
 
 
-@pytest.fixture
-def sink() -> Iterator[WebhookSink]:
+@pytest.fixture(scope="session")
+def _shared_sink() -> Iterator[WebhookSink]:
     with WebhookSink() as s:
         yield s
+
+
+@pytest.fixture
+def sink(_shared_sink: WebhookSink) -> Iterator[WebhookSink]:
+    """A webhook sink, shared by the tests of a session and reset for each."""
+    _shared_sink.reset()
+    yield _shared_sink
+    _shared_sink.reset()
 
 
 @pytest.fixture

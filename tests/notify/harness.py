@@ -35,7 +35,7 @@ class Harness:
 
 
 def _http_stall(fake: Any, _stack: ExitStack) -> dict[str, Any]:
-    fake.faults.slow(1.0, times=1)  # answered after the client gave up, before teardown
+    fake.faults.slow(0.6, times=1)  # answered after the client gave up
     return {"timeout": "300ms"}
 
 
@@ -171,7 +171,7 @@ HARNESSES: dict[str, Harness] = {
         lambda f: {"urls": [f"json://127.0.0.1:{f.server.port}/SECRET-apprise"]},
         lambda f: len(f.deliveries()),
         _http_fail,
-        lambda f, s: (f.faults.slow(1.5, times=1), {"timeout": "500ms"})[1],
+        lambda f, s: (f.faults.slow(1.0, times=1), {"timeout": "500ms"})[1],
         ("urls",),
     ),
 }

@@ -5,6 +5,7 @@ error message shows a secret."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -38,6 +39,19 @@ def stack() -> Iterator[ExitStack]:
         yield s
 
 
+@pytest.fixture(scope="module")
+def _fakes() -> Iterator[dict[str, Any]]:
+    """One fake per channel for the whole module, reset before each test."""
+    with ExitStack() as s:
+        yield {name: h.start(s) for name, h in HARNESSES.items()}
+
+
+@pytest.fixture
+def fake(channel: str, _fakes: dict[str, Any]) -> Any:
+    _fakes[channel].reset()
+    return _fakes[channel]
+
+
 @pytest.fixture
 async def ctx() -> AsyncIterator[NotifierContext]:
     context = NotifierContext(clock=SystemClock(), external_url="http://wk.example")
@@ -64,28 +78,27 @@ def assert_no_secret(text: str, secrets: list[str]) -> None:
         assert "SECRET" not in text, text
 
 
-def test_config_round_trips_through_its_dump(channel: str, stack: ExitStack) -> None:
+def test_config_round_trips_through_its_dump(channel: str, fake: Any) -> None:
     h = HARNESSES[channel]
     model = CHANNELS[channel].config
-    cfg = model.model_validate(h.config(h.start(stack)))
+    cfg = model.model_validate(h.config(fake))
     dumped = cfg.model_dump(mode="json", by_alias=True)
     again = model.model_validate(dumped)
     assert again.model_dump(mode="json", by_alias=True) == dumped
 
 
-def test_config_dump_and_repr_hide_the_secrets(channel: str, stack: ExitStack) -> None:
+def test_config_dump_and_repr_hide_the_secrets(channel: str, fake: Any) -> None:
     h = HARNESSES[channel]
-    raw = h.config(h.start(stack))
+    raw = h.config(fake)
     cfg = CHANNELS[channel].config.model_validate(raw)
     shown = json.dumps(cfg.model_dump(mode="json")) + repr(cfg) + str(cfg)
     assert_no_secret(shown, secret_values(h, raw))
 
 
 async def test_delivers_to_its_service(
-    channel: str, stack: ExitStack, ctx: NotifierContext
+    channel: str, fake: Any, stack: ExitStack, ctx: NotifierContext
 ) -> None:
     h = HARNESSES[channel]
-    fake = h.start(stack)
     notifier = build(channel, h.config(fake), ctx)
     receipt = await notifier.send(message(), {})
     assert not receipt.skipped
@@ -95,10 +108,9 @@ async def test_delivers_to_its_service(
 
 
 async def test_server_error_is_retryable(
-    channel: str, stack: ExitStack, ctx: NotifierContext
+    channel: str, fake: Any, stack: ExitStack, ctx: NotifierContext
 ) -> None:
     h = HARNESSES[channel]
-    fake = h.start(stack)
     notifier = build(channel, h.config(fake), ctx)
     h.fail(fake, 503)
     with pytest.raises(DeliveryError) as err:
@@ -111,10 +123,9 @@ async def test_server_error_is_retryable(
 
 
 async def test_client_error_is_permanent(
-    channel: str, stack: ExitStack, ctx: NotifierContext
+    channel: str, fake: Any, stack: ExitStack, ctx: NotifierContext
 ) -> None:
     h = HARNESSES[channel]
-    fake = h.start(stack)
     notifier = build(channel, h.config(fake), ctx)
     h.fail(fake, 400)
     with pytest.raises(DeliveryError) as err:
@@ -125,10 +136,9 @@ async def test_client_error_is_permanent(
 
 
 async def test_rate_limit_is_retryable(
-    channel: str, stack: ExitStack, ctx: NotifierContext
+    channel: str, fake: Any, stack: ExitStack, ctx: NotifierContext
 ) -> None:
     h = HARNESSES[channel]
-    fake = h.start(stack)
     if channel == "email":
         pytest.skip("SMTP has no rate-limit status; 4xx replies are covered as retryable")
     notifier = build(channel, h.config(fake), ctx)
@@ -140,10 +150,9 @@ async def test_rate_limit_is_retryable(
 
 
 async def test_a_stalled_service_is_a_retryable_timeout_within_the_configured_time(
-    channel: str, stack: ExitStack, ctx: NotifierContext
+    channel: str, fake: Any, stack: ExitStack, ctx: NotifierContext
 ) -> None:
     h = HARNESSES[channel]
-    fake = h.start(stack)
     overrides = h.stall(fake, stack)
     notifier = build(channel, {**h.config(fake), **overrides}, ctx)
     started = time.monotonic()
@@ -152,3 +161,4 @@ async def test_a_stalled_service_is_a_retryable_timeout_within_the_configured_ti
     assert err.value.retryable
     assert err.value.reason is DeliveryFailure.TIMEOUT
     assert time.monotonic() - started < 2.5
+    await asyncio.sleep(0.8)  # let the stalled request end before the fake is reused

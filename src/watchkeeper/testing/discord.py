@@ -60,6 +60,12 @@ class FakeDiscord(FakeService):
     def routes(self) -> list[Any]:
         return [Route("/api/webhooks/{wid}/{token}", self._post, methods=["POST"])]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.messages.clear()
+
     def webhook_url(self, wid: str = "123", token: str = "token") -> str:  # noqa: S107
         return f"{self.url}/api/webhooks/{wid}/{token}"
 

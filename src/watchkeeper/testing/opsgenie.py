@@ -43,6 +43,13 @@ class FakeOpsgenie(FakeService):
             Route("/v2/alerts/{ident}/{action}", self._act, methods=["POST"]),
         ]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.alerts.clear()
+            self.unmatched.clear()
+
     @property
     def api_url(self) -> str:
         return self.url + "/"

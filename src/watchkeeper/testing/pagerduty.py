@@ -47,6 +47,13 @@ class FakePagerDuty(FakeService):
     def routes(self) -> list[Any]:
         return [Route("/v2/enqueue", self._enqueue, methods=["POST"])]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.incidents.clear()
+            self.events.clear()
+
     @property
     def events_url(self) -> str:
         return f"{self.url}/v2/enqueue"

@@ -102,6 +102,13 @@ class FakeSlack(FakeService):
             Route("/api/{method}", self._api, methods=["POST"]),
         ]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.messages.clear()
+            self.webhook_posts.clear()
+
     def webhook_url(self, token: str = "webhook-token") -> str:  # noqa: S107
         return f"{self.url}/services/T0000/B0000/{token}"
 

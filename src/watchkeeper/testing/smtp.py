@@ -171,6 +171,13 @@ class FakeSMTP:
     def smarthost(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def reset(self) -> None:
+        """Forget what was received, planned refusals and rejected recipients."""
+        with self.lock:
+            self.messages.clear()
+            self._failures.clear()
+        self.reject.clear()
+
     def fail_next(self, reply: str = "451 4.3.0 Try again later", *, times: int = 1) -> None:
         with self.lock:
             self._failures.extend([reply] * times)

@@ -56,6 +56,12 @@ class FakeTeams(FakeService):
             Route("/webhookb2/{hook}/{rest:path}", self._incoming, methods=["POST"]),
         ]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.cards.clear()
+
     def workflow_url(self, hook: str = "hook-1") -> str:
         return f"{self.url}/workflows/{hook}?api-version=2016-06-01&sig=SIGNATURE"
 

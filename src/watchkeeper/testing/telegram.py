@@ -79,6 +79,12 @@ class FakeTelegram(FakeService):
     def routes(self) -> list[Any]:
         return [Route("/bot{token}/{method}", self._call, methods=["POST"])]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.messages.clear()
+
     async def _call(self, request: Request) -> Response:
         if request.path_params["token"] not in self.tokens:
             return _err(401, "Unauthorized")

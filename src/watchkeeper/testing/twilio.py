@@ -37,6 +37,12 @@ class FakeTwilio(FakeService):
     def routes(self) -> list[Any]:
         return [Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create, methods=["POST"])]
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        with self.lock:
+            self.messages.clear()
+
     async def _create(self, request: Request) -> Response:
         sid = request.path_params["sid"]
         if not self._authorised(request, sid):

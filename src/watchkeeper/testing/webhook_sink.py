@@ -157,6 +157,11 @@ class WebhookSink:
             self._deliveries.clear()
             self._stats.rejected.clear()
 
+    def reset(self) -> None:
+        """Forget what was received and every planned fault (between tests)."""
+        self.faults.clear()
+        self.clear()
+
     def wait_for(self, count: int, timeout: float = 10.0) -> list[SinkDelivery]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
