@@ -23,9 +23,15 @@ from watchkeeper.web.auth import WebAuth, install_auth
 from watchkeeper.web.deps import public, unguarded_routes
 from watchkeeper.web.errors import install_error_handlers
 from watchkeeper.web.pages import pages_router
+from watchkeeper.web.pages_admin import admin_pages_router
+from watchkeeper.web.pages_alerts import alerts_pages_router
 from watchkeeper.web.pages_base import LoginRequired, PageForbidden, make_templates, render
+from watchkeeper.web.pages_oncall import oncall_pages_router
+from watchkeeper.web.pages_readiness import readiness_pages_router
+from watchkeeper.web.pages_silences import silences_pages_router
 from watchkeeper.web.security_api import security_api_router
 from watchkeeper.web.security_headers import SecurityHeadersMiddleware, security_headers_options
+from watchkeeper.web.status import status_router
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
@@ -124,6 +130,12 @@ def create_app(rt: Runtime) -> FastAPI:
     auth = WebAuth(db=rt.db, security=rt.security)
     app.include_router(security_api_router(auth))
     app.include_router(pages_router(rt, templates))
+    app.include_router(alerts_pages_router(rt, templates))
+    app.include_router(silences_pages_router(rt, templates))
+    app.include_router(oncall_pages_router(rt, templates))
+    app.include_router(readiness_pages_router(rt, templates))
+    app.include_router(admin_pages_router(rt, templates))
+    app.include_router(status_router(rt, templates))
 
     @app.get("/api/v1/openapi.json", dependencies=[Depends(public("API description"))])
     def openapi() -> JSONResponse:

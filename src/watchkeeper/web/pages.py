@@ -1,28 +1,38 @@
-"""Dashboard pages: overview, service, explore, notifications (more pages plug in beside).
+"""Dashboard pages: overview, service, explore, notifications (the other pages live in
+``pages_*`` modules beside this one).
 
 Pages are server-rendered with Jinja2 and refresh themselves with htmx polling; charts are
 drawn by uPlot from the Prometheus-compatible query API."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from watchkeeper.alerting.history import HistoryEvent
-from watchkeeper.core.clock import rfc3339
+from watchkeeper.core.errors import NotFoundError, WatchkeeperError
+from watchkeeper.notify.records import AttemptOutcome, ChannelHealth, HealthStatus
+from watchkeeper.readiness.store import ReadinessStore
+from watchkeeper.rules.alerting_rule import AlertingRule
+from watchkeeper.rules.group import RuleGroup
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.pages_base import page_guard, render
+from watchkeeper.web.pages_base import ago, install_filters, page_guard, render
+from watchkeeper.web.pages_readiness import latest_for_service
 from watchkeeper.web.views import service_summaries, service_summary
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
 
+__all__ = ["RANGES", "DemoPanel", "ago", "pages_router"]
+
 RANGES = (("900", "15 minutes"), ("3600", "1 hour"), ("21600", "6 hours"), ("86400", "1 day"))
+MAX_ROWS = 500
+LOG_ROWS = 100
 
 
 class DemoPanel(Protocol):
@@ -31,23 +41,51 @@ class DemoPanel(Protocol):
     def panel(self) -> dict[str, Any]: ...
 
 
-def ago(ts: float | None, now: Callable[[], float] = time.time) -> str:
-    if ts is None:
-        return "never"
-    delta = now() - ts
-    if delta < 0:
-        return "in " + ago(now() + (now() - ts), now)[:-4]
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if delta >= size:
-            return f"{int(delta // size)}{unit} ago"
-    return f"{int(delta)}s ago"
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """One channel integration of a receiver, with its health (unknown until tried)."""
+
+    health: ChannelHealth
+    target: str
+
+
+def service_rules(rt: Runtime, name: str) -> Iterator[tuple[RuleGroup, AlertingRule]]:
+    """The alerting rules that watch a service: labelled with it, reading its series, or
+    with an alert about it right now."""
+    needle = f'service="{name}"'
+    for group in rt.rules.groups:
+        for rule in group.rules:
+            if not isinstance(rule, AlertingRule):
+                continue
+            cfg = rule.config
+            if (
+                cfg.labels.get("service") == name
+                or needle in cfg.expr.replace(" ", "")
+                or any(a.labels.get("service") == name for a in rule.alerts())
+            ):
+                yield group, rule
+
+
+def integrations(rt: Runtime) -> list[Integration]:
+    known = {(h.receiver, h.channel, h.integration): h for h in rt.notify.health.all()}
+    out = []
+    for name, receiver in sorted(rt.notify.outbox.receivers.items()):
+        for channel, index, _cfg in receiver.integrations():
+            notifier = rt.notify.notifiers.get(name, channel, index)
+            describe = getattr(notifier, "describe", None)
+            health = known.pop(
+                (name, channel, index),
+                ChannelHealth(name, channel, index, HealthStatus.UNKNOWN),
+            )
+            out.append(Integration(health, describe() if callable(describe) else channel))
+    out.extend(Integration(h, h.channel) for h in known.values())  # since removed from config
+    return out
 
 
 def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    env = templates.env
-    env.filters["ago"] = lambda ts: ago(ts, rt.clock.now)
-    env.filters["rfc3339"] = rfc3339
+    install_filters(templates, rt.clock)
+    readiness = ReadinessStore(rt.db)
 
     @router.get("/", dependencies=[Depends(page_guard(Permission.SERVICES_READ))])
     def overview(request: Request) -> Response:
@@ -75,13 +113,17 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
     def service_page(request: Request, name: str) -> Response:
         summary = service_summary(rt, name)
         if summary is None:
-            raise HTTPException(404, f"no service named {name!r}")
-        rules = [
-            (group, rule)
-            for group in rt.rules.groups
-            for rule in group.rules
-            if rule.config.is_alert
-        ]
+            return render(
+                templates,
+                request,
+                "not_found.html",
+                "/",
+                status_code=404,
+                title="Service not found",
+                what=f"service named {name!r} in the configuration",
+                back=("/", "the overview"),
+            )
+        latest = latest_for_service(readiness, name)
         return render(
             templates,
             request,
@@ -89,40 +131,57 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
             "/",
             title=summary.title,
             s=summary,
-            rules=rules,
+            rules=list(service_rules(rt, name)),
             ranges=RANGES,
             charts=_service_charts(summary.name, {c.kind for c in summary.checks}),
+            readiness_run=latest[0] if latest else None,
+            readiness_results=latest[1] if latest else [],
         )
 
     @router.get("/explore", dependencies=[Depends(page_guard(Permission.METRICS_READ))])
-    def explore(request: Request, expr: str = "", range: str = "3600") -> Response:
+    def explore(
+        request: Request,
+        expr: Annotated[str, Query(max_length=10_000)] = "",
+        range: str = "3600",
+    ) -> Response:
         table: list[tuple[str, str]] = []
         error = ""
-        if expr:
+        if range not in {v for v, _ in RANGES}:
+            range = "3600"
+        if expr.strip():
             try:
                 table = [
                     (str(labels), f"{value:g}")
                     for labels, value in rt.query_vector(expr, rt.clock.now())
                 ]
-            except Exception as exc:
+            except (WatchkeeperError, ValueError) as exc:
                 error = str(exc)
         return render(
             templates,
             request,
             "explore.html",
             "/explore",
+            status_code=400 if error else 200,
             title="Explore",
             expr=expr,
-            table=table[:500],
-            truncated=max(0, len(table) - 500),
+            table=table[:MAX_ROWS],
+            truncated=max(0, len(table) - MAX_ROWS),
             error=error,
             range=range,
             ranges=RANGES,
         )
 
     @router.get("/notifications", dependencies=[Depends(page_guard(Permission.NOTIFICATIONS_READ))])
-    def notifications(request: Request, receiver: str | None = None) -> Response:
-        page = rt.notify.log.query(receiver=receiver or None, limit=100)
+    def notifications(
+        request: Request,
+        receiver: str | None = None,
+        outcome: str | None = None,
+        before: Annotated[int | None, Query(ge=1)] = None,
+    ) -> Response:
+        wanted = AttemptOutcome(outcome) if outcome in set(AttemptOutcome) else None
+        page = rt.notify.log.query(
+            receiver=receiver or None, outcome=wanted, before=before, limit=LOG_ROWS
+        )
         return render(
             templates,
             request,
@@ -130,9 +189,47 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
             "/notifications",
             title="Notifications",
             attempts=page.items,
-            health=rt.notify.health.all(),
+            next_before=page.next_before,
+            integrations=integrations(rt),
+            depth=rt.notify.outbox.depth(),
             receivers=rt.alerts.receiver_names,
             receiver=receiver or "",
+            outcomes=[o.value for o in AttemptOutcome],
+            outcome=wanted.value if wanted else "",
+        )
+
+    @router.get(
+        "/notifications/deliveries/{delivery_id}",
+        dependencies=[Depends(page_guard(Permission.NOTIFICATIONS_READ))],
+    )
+    def delivery(request: Request, delivery_id: int) -> Response:
+        try:
+            found = rt.notify.outbox.get(delivery_id)
+        except NotFoundError:
+            return render(
+                templates,
+                request,
+                "not_found.html",
+                "/notifications",
+                status_code=404,
+                title="Delivery not found",
+                what=f"notification delivery {delivery_id}",
+                back=("/notifications", "notifications"),
+            )
+        attempts = rt.notify.log.query(delivery_id=delivery_id, limit=LOG_ROWS).items
+        fingerprints: dict[str, str] = {}
+        for entry in rt.history.query(group_id=found.group_id, limit=200):
+            if entry.fingerprint:
+                fingerprints.setdefault(entry.fingerprint, entry.labels.get("alertname", ""))
+        return render(
+            templates,
+            request,
+            "delivery.html",
+            "/notifications",
+            title=f"Delivery {delivery_id}",
+            d=found,
+            attempts=attempts,
+            alerts=sorted(fingerprints.items(), key=lambda kv: kv[1]),
         )
 
     return router
