@@ -166,6 +166,7 @@ class Templates:
         }
         self._text = SandboxedEnvironment(autoescape=False, **common)
         self._html = SandboxedEnvironment(autoescape=True, **common)
+        self._cache: dict[tuple[str, bool], jinja2.Template] = {}  # compiled, by source
         for env in (self._text, self._html):
             env.filters["pairs"] = _pairs
             env.filters["rfc3339"] = rfc3339
@@ -193,10 +194,16 @@ class Templates:
                     )
             else:
                 text = source
+        key = (text, html)
+        compiled = self._cache.get(key)
+        if compiled is not None:
+            return Template(compiled, where)
         try:
-            return Template(env.from_string(text), where)
+            compiled = env.from_string(text)
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(
                 f"{where}: template syntax error on line {exc.lineno}: {exc.message}; "
                 "templates are Jinja2 ({{ commonLabels.alertname }}, {% for a in alerts %})"
             ) from None
+        self._cache[key] = compiled
+        return Template(compiled, where)
