@@ -168,6 +168,7 @@ class AlertStore:
         self._firing: set[str] = set()
         self._expiry: list[tuple[float, str]] = []
         self._fingerprints: dict[Labels, str] = {}
+        self._unwritten: list[Alert] = []
 
     def __len__(self) -> int:
         return len(self._alerts)
@@ -214,8 +215,11 @@ class AlertStore:
                 heapq.heappush(self._expiry, (alert.ends_at, alert.fingerprint))
         return list(self._alerts.values())
 
-    def ingest(self, alerts: Sequence[Alert], now: float) -> list[AlertChange]:
-        """Merge posted alerts in; returns what changed and writes it."""
+    def ingest(
+        self, alerts: Sequence[Alert], now: float, *, write: bool = True
+    ) -> list[AlertChange]:
+        """Merge posted alerts in; returns what changed. What must be stored is written now,
+        or with :meth:`write_pending` when ``write`` is false."""
         changes: list[AlertChange] = []
         to_write: list[Alert] = []
         for new in alerts:
@@ -237,8 +241,15 @@ class AlertStore:
             if self._needs_write(old, alert, transition, now):
                 to_write.append(alert)
             changes.append(AlertChange(alert, old, transition))
-        self._write(to_write)
+        self._unwritten.extend(to_write)
+        if write:
+            self.write_pending()
         return changes
+
+    def write_pending(self) -> None:
+        pending, self._unwritten = self._unwritten, []
+        latest = {a.fingerprint: a for a in pending if self._alerts.get(a.fingerprint) is a}
+        self._write(list(latest.values()))
 
     def resolve(self, fp: str, now: float, actor: str | None = None) -> AlertChange | None:
         """End an alert now (by hand, or by the API)."""

@@ -10,6 +10,7 @@ notification instead of waiting for the next tick: the same spacing, less latenc
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
@@ -80,6 +81,7 @@ class Dispatcher:
         self.groups: dict[str, AggregationGroup] = {}
         self._by_alert: dict[str, set[str]] = {}
         self._routing: dict[str, list[tuple[Route, Labels, str]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # -- routing ------------------------------------------------------------------------
 
@@ -207,6 +209,14 @@ class Dispatcher:
         )
 
     async def flush(self, gid: str, force: str | None = None) -> NotifyContext | None:
+        lock = self._locks.setdefault(gid, asyncio.Lock())
+        async with lock:  # one flush of a group at a time
+            result = await self._flush(gid, force)
+        if gid not in self.groups and not lock.locked():
+            self._locks.pop(gid, None)  # a flush still waiting finds no group and returns
+        return result
+
+    async def _flush(self, gid: str, force: str | None) -> NotifyContext | None:
         group = self.groups.get(gid)
         if group is None:
             return None

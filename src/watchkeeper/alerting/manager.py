@@ -256,9 +256,16 @@ class AlertManager:
         resolve_timeout = float(self.config.resolve_timeout)
         fp = self.store.fingerprint_of
         changes = self.store.ingest(
-            [from_input(a, now, resolve_timeout, fingerprint=fp(a.labels)) for a in alerts], now
+            [from_input(a, now, resolve_timeout, fingerprint=fp(a.labels)) for a in alerts],
+            now,
+            write=False,
         )
-        await self.apply_changes(changes, now)
+        try:
+            await self.apply_changes(changes, now)
+            if self._started:
+                await self.scheduler.run_due()  # group_wait 0: into the outbox right away
+        finally:
+            self.store.write_pending()  # stored before put returns
 
     async def apply_changes(self, changes: Sequence[AlertChange], now: float) -> None:
         entries: list[HistoryEntry] = []
