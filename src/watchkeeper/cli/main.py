@@ -52,6 +52,7 @@ def _register() -> None:
         readiness_cmds,
         security_cmds,
         serve_cmds,
+        slo_cmds,
         tsdb_cmds,
     )
 
@@ -65,6 +66,7 @@ def _register() -> None:
         readiness_cmds,
         security_cmds,
         serve_cmds,
+        slo_cmds,
         tsdb_cmds,
     ):
         for command in module.commands:

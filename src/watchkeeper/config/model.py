@@ -12,6 +12,7 @@ from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
 from watchkeeper.readiness.config import ReadinessConfig
 from watchkeeper.security.config import SecurityConfig
+from watchkeeper.slo.config import SLOConfig
 from watchkeeper.state.config import StateConfig
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.web.config import ServerConfig, StatusPageConfig
@@ -83,6 +84,9 @@ class WatchkeeperConfig(StrictModel):
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
+    slos: list[SLOConfig] = Field(
+        default_factory=list, description="service level objectives and their burn-rate alerts"
+    )
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)

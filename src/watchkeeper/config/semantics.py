@@ -64,4 +64,10 @@ def status_page(cfg: WatchkeeperConfig) -> Problems:
     ]
 
 
-CHECKS = (services, checks, alerting, status_page)
+def slos(cfg: WatchkeeperConfig) -> Problems:
+    from watchkeeper.slo.config import semantic_problems
+
+    return semantic_problems(cfg)
+
+
+CHECKS = (services, checks, alerting, status_page, slos)

@@ -1,5 +1,5 @@
-"""Which rule files a config loads: ``rule_files`` (globs relative to the config file) and
-the rule packs its services enable, each pack once."""
+"""Which rule files a config loads: ``rule_files`` (globs relative to the config file),
+the rule packs its services enable, each pack once, and the SLOs' burn-rate rules."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.errors import ConfigError
 from watchkeeper.rulepacks import RULE_PACKS
 from watchkeeper.rules.loader import LoadedGroup, load_rule_file, resolve_rule_files
+from watchkeeper.rules.slo import slo_rule_groups
 
 
 def enabled_packs(config: WatchkeeperConfig) -> list[str]:
@@ -34,6 +35,10 @@ def load_rules(config: WatchkeeperConfig, base_dir: Path) -> list[LoadedGroup]:
             groups.extend(load_rule_file(path))
         except ConfigError as exc:
             problems.extend(exc.problems)
+    try:
+        groups.extend(slo_rule_groups(config))
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     keys: dict[str, str] = {}
     for group in groups:
         if group.key in keys:
