@@ -234,3 +234,28 @@ async def test_escalation_dedup_keys_differ_per_level_and_run(
     await fake_clock.advance(3 * 3600)
     keys = [m.dedup_key for _, m in outbox.messages]
     assert len(keys) == len(set(keys))
+
+
+async def test_escalation_waits_out_a_silence_and_then_continues(
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock
+) -> None:
+    from watchkeeper.alerting.silences import Silence
+    from watchkeeper.core.labels import Matcher
+
+    m, t0 = await start(make_manager, fake_clock)
+    await fake_clock.advance(600)
+    await m.actions.set_silence(
+        Silence(
+            id="",
+            matchers=(Matcher.equal("alertname", "BackendDown"),),
+            starts_at=t0 + 600,
+            ends_at=t0 + 3600,
+            created_by="alice",
+            comment="deploy",
+        )
+    )
+    await fake_clock.advance(3600)
+    assert timeline(outbox, t0) == [
+        (0, "operations", Ev.FIRING),
+        (3600, "development", Ev.ESCALATED),  # level 2 was due at 900, during the silence
+    ]

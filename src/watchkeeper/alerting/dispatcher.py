@@ -103,9 +103,9 @@ class Dispatcher:
                 group.has_flushed = prev.has_flushed
                 group.last_flush_at = prev.last_flush_at
                 group.last_notified_at = prev.last_notified_at
-        for gid in old:
+        for gid, group in old.items():
             if gid not in self.groups:
-                self.scheduler.cancel(("flush", gid))
+                self._delete_group(group)
         for gid, group in self.groups.items():
             if gid not in old:
                 self._schedule_new(group, now)
@@ -284,6 +284,9 @@ class Dispatcher:
         if out.stopped:
             if out.ack is not None:
                 self.escalation.pause(gid)
+            elif any(self.store.is_firing(fp) for fp in group.fingerprints):
+                # muted for now (silence, maintenance, time interval): look again later
+                self.schedule_escalation(gid, now + group.route.opts.group_interval)
             else:
                 self.escalation.stop(gid)
             return out

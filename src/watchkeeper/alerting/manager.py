@@ -435,4 +435,5 @@ class AlertManager:
         self.nflog.gc(now)
         self.history.prune(now - float(retention.history))
         self.flaps.forget_quiet(now)
+        self.marker.retain({a.fingerprint for a in self.store})
         self.scheduler.call_at(now + GC_INTERVAL, ("gc",), self._gc)

@@ -43,3 +43,8 @@ class MuteMarker:
 
     def forget(self, fp: str) -> None:
         self._kinds.pop(fp, None)
+
+    def retain(self, fps: set[str]) -> None:
+        """Forget every alert not in ``fps`` (those alert management no longer holds)."""
+        for fp in [fp for fp in self._kinds if fp not in fps]:
+            del self._kinds[fp]
