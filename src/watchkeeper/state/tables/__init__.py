@@ -9,6 +9,7 @@ from watchkeeper.state.metadata import metadata
 from watchkeeper.state.tables import (
     alerting,  # noqa: F401
     notify,  # noqa: F401
+    quality,  # noqa: F401
     readiness,  # noqa: F401
     rules,  # noqa: F401
     security,  # noqa: F401
