@@ -8,6 +8,7 @@ from __future__ import annotations
 from watchkeeper.state.metadata import metadata
 from watchkeeper.state.tables import (
     alerting,  # noqa: F401
+    cluster,  # noqa: F401
     notify,  # noqa: F401
     quality,  # noqa: F401
     readiness,  # noqa: F401
