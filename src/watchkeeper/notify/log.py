@@ -68,29 +68,12 @@ class DeliveryLog:
 
     @staticmethod
     def record(conn: Connection, rec: AttemptRecord) -> None:
-        conn.execute(
-            L.insert().values(
-                delivery_id=rec.delivery_id,
-                receiver=rec.receiver,
-                channel=rec.channel,
-                integration=rec.integration,
-                event=rec.event.value,
-                dedup_key=rec.dedup_key,
-                group_id=rec.group_id,
-                payload_digest=rec.payload_digest,
-                attempt=rec.attempt,
-                outcome=rec.outcome.value,
-                status_code=rec.status_code,
-                latency_ms=rec.latency_ms,
-                reason=rec.reason.value if rec.reason else None,
-                error=rec.error[:MAX_ERROR] if rec.error else None,
-                response=rec.response,
-                retry_at=rec.retry_at,
-                is_test=rec.is_test,
-                worker=rec.worker,
-                at=rec.at,
-            )
-        )
+        DeliveryLog.record_many(conn, [rec])
+
+    @staticmethod
+    def record_many(conn: Connection, recs: list[AttemptRecord]) -> None:
+        if recs:
+            conn.execute(L.insert(), [_row(rec) for rec in recs])
 
     def query(
         self,
@@ -146,6 +129,30 @@ class DeliveryLog:
             return int(
                 conn.execute(sa.select(sa.func.count()).select_from(L).where(*conds)).scalar_one()
             )
+
+
+def _row(rec: AttemptRecord) -> dict[str, Any]:
+    return {
+        "delivery_id": rec.delivery_id,
+        "receiver": rec.receiver,
+        "channel": rec.channel,
+        "integration": rec.integration,
+        "event": rec.event.value,
+        "dedup_key": rec.dedup_key,
+        "group_id": rec.group_id,
+        "payload_digest": rec.payload_digest,
+        "attempt": rec.attempt,
+        "outcome": rec.outcome.value,
+        "status_code": rec.status_code,
+        "latency_ms": rec.latency_ms,
+        "reason": rec.reason.value if rec.reason else None,
+        "error": rec.error[:MAX_ERROR] if rec.error else None,
+        "response": rec.response,
+        "retry_at": rec.retry_at,
+        "is_test": rec.is_test,
+        "worker": rec.worker,
+        "at": rec.at,
+    }
 
 
 def _attempt(r: RowMapping) -> Attempt:

@@ -311,6 +311,36 @@ class SqlOutbox:
         )
         return result.rowcount == 1
 
+    @staticmethod
+    def finish_many(conn: Connection, owner: str, results: list[dict[str, Any]]) -> None:
+        """:meth:`finish` for many rows in one statement (executemany). Each result has
+        ``id, version, status, attempts, now, next_attempt_at, finished_at, reason, error,
+        status_code, summary``; rows whose lease this worker lost are left alone."""
+        if not results:
+            return
+        bp = sa.bindparam
+        stmt = (
+            D.update()
+            .where(D.c.id == bp("b_id"), D.c.version == bp("b_version"), D.c.lease_owner == owner)
+            .values(
+                status=bp("b_status"),
+                attempts=bp("b_attempts"),
+                updated_at=bp("b_now"),
+                lease_owner=None,
+                lease_until=None,
+                last_reason=bp("b_reason"),
+                last_error=bp("b_error"),
+                last_status_code=bp("b_status_code"),
+                response_summary=bp("b_summary"),
+                version=D.c.version + 1,
+                next_attempt_at=sa.func.coalesce(
+                    bp("b_next", type_=sa.Double()), D.c.next_attempt_at
+                ),
+                finished_at=bp("b_finished", type_=sa.Double()),
+            )
+        )
+        conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in results])
+
     def release(self, ids: Sequence[int], owner: str) -> int:
         """Hand rows back unsent (a stopping worker): due again at once, attempt not counted."""
         if not ids:

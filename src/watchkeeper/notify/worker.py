@@ -392,20 +392,23 @@ class OutboxWorker:
                     w.done.set_result(None)
 
     def _write_batch(self, batch: list[_Write]) -> None:
+        finishes: list[dict[str, Any]] = []
+        records: list[AttemptRecord] = []
         with self.outbox.db.begin() as conn:
             for w in batch:
-                self._record(conn, w.item, w.receipt, w.error, w.state, w.state_before, w.seconds)
+                self._record(conn, w, finishes, records)
+            self.outbox.finish_many(conn, self.worker_id, finishes)
+            DeliveryLog.record_many(conn, records)
 
     def _record(
         self,
         conn: Connection,
-        item: Claimed,
-        receipt: DeliveryReceipt | None,
-        error: DeliveryError | None,
-        state: dict[str, Any],
-        state_before: str,
-        seconds: float,
+        w: _Write,
+        finishes: list[dict[str, Any]],
+        records: list[AttemptRecord],
     ) -> None:
+        item, receipt, error, state = w.item, w.receipt, w.error, w.state
+        state_before, seconds = w.state_before, w.seconds
         now = self.clock.now()
         attempt = item.attempts + 1
         next_at: float | None = None
@@ -429,20 +432,23 @@ class OutboxWorker:
             outcome, status = AttemptOutcome.FAILED, DeliveryStatus.FAILED
         summary = receipt.summary if receipt else None
         key = (item.receiver, item.channel, item.integration)
-        self.outbox.finish(
-            conn,
-            item,
-            owner=self.worker_id,
-            status=status,
-            now=now,
-            next_attempt_at=next_at,
-            reason=reason,
-            error=text,
-            status_code=status_code,
-            summary=summary,
+        finished = now if status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED) else None
+        finishes.append(
+            {
+                "id": item.id,
+                "version": item.version,
+                "status": status.value,
+                "attempts": attempt,
+                "now": now,
+                "next": next_at,
+                "finished": finished,
+                "reason": reason.value if reason else None,
+                "error": text,
+                "status_code": status_code,
+                "summary": summary,
+            }
         )
-        DeliveryLog.record(
-            conn,
+        records.append(
             AttemptRecord(
                 delivery_id=item.id,
                 receiver=item.receiver,
@@ -463,7 +469,7 @@ class OutboxWorker:
                 is_test=item.is_test,
                 worker=self.worker_id,
                 at=now,
-            ),
+            )
         )
         health = self._update_health(conn, key, now, outcome, reason, text, status_code)
         after = json.dumps(state, sort_keys=True, default=str) if state_before else ""
