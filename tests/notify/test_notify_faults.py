@@ -105,3 +105,26 @@ async def test_a_slow_receiver_times_out_and_the_notification_is_sent_again(
     # at least once: the request that timed out is still processed by the receiver
     assert len(sink.wait_for(2, timeout=10.0)) == 2
     await stage.close()
+
+
+async def test_channel_state_carries_over_between_deliveries_so_resolve_updates_the_message(
+    state_db: Database, fake_clock: FakeClock
+) -> None:
+    from watchkeeper.core.enums import NotificationEvent
+
+    with FakeSlack() as slack:
+        recv = receiver(
+            "team",
+            slack_configs=[
+                {"app_token": "xoxb-test-token", "app_url": slack.api_url, "channel": "C1"}
+            ],
+        )
+        stage = make_stage(state_db, [recv], fake_clock)
+        stage.outbox.enqueue("team", message(event=NotificationEvent.FIRING))
+        stage.outbox.enqueue("team", message(event=NotificationEvent.ACKNOWLEDGED))
+        stage.outbox.enqueue("team", message(event=NotificationEvent.RESOLVED))
+        await settle(stage, fake_clock, step=1.0)
+        [msg] = slack.messages.values()
+        assert len(msg.updates) == 2
+        assert msg.text.startswith("[RESOLVED]")
+    await stage.close()
