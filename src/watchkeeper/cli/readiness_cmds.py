@@ -12,22 +12,23 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from watchkeeper.config.loader import LoadedConfig, load_config
-from watchkeeper.core.clock import SystemClock
-from watchkeeper.core.errors import WatchkeeperError
-from watchkeeper.readiness.check import Check, RunOptions
-from watchkeeper.readiness.model import Category, CheckResult, FailOn, Report
-from watchkeeper.readiness.report import ReportFormat, render
-from watchkeeper.readiness.report.table import print_report
-from watchkeeper.readiness.ruletests.runner import Verdict, run_test_files
-from watchkeeper.readiness.runner import select_checks, validate
-from watchkeeper.readiness.store import ReadinessStore, Trigger
-from watchkeeper.security.setup import open_state_database
+from watchkeeper.readiness.model import Category, FailOn
+from watchkeeper.readiness.report import ReportFormat
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from watchkeeper.config.loader import LoadedConfig
+    from watchkeeper.readiness.check import Check, RunOptions
+    from watchkeeper.readiness.model import CheckResult, Report
+
+# The readiness stack (collectors, engine, rule evaluator) is imported when a command
+# runs, not when the CLI starts.
 
 
 def _categories(value: str | None) -> frozenset[Category]:
@@ -64,6 +65,17 @@ class _Shown:
 
 
 async def _run(loaded: LoadedConfig, options: RunOptions, err: Console) -> Report:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+    )
+
+    from watchkeeper.core.clock import SystemClock
+    from watchkeeper.readiness.runner import select_checks, validate
+
     total = len(select_checks(loaded, options))
     with Progress(
         SpinnerColumn(),
@@ -80,6 +92,10 @@ async def _run(loaded: LoadedConfig, options: RunOptions, err: Console) -> Repor
 
 
 def _store(loaded: LoadedConfig, report: Report, err: Console) -> None:
+    from watchkeeper.core.errors import WatchkeeperError
+    from watchkeeper.readiness.store import ReadinessStore, Trigger
+    from watchkeeper.security.setup import open_state_database
+
     try:
         db = open_state_database(loaded)
     except WatchkeeperError as exc:
@@ -146,6 +162,13 @@ def validate_command(
     no_store: bool,
 ) -> None:
     """Check, with live evidence, that the stack in the config is ready for production."""
+    from rich.console import Console
+
+    from watchkeeper.config.loader import load_config
+    from watchkeeper.readiness.check import RunOptions
+    from watchkeeper.readiness.report import render
+    from watchkeeper.readiness.report.table import print_report
+
     options = RunOptions(
         only=_categories(only),
         send_test_alerts=send_test_alerts,
@@ -181,6 +204,8 @@ def test_group() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def test_rules(files: tuple[Path, ...]) -> None:
     """Run rule unit tests (the promtool test rules format) on Watchkeeper's engine."""
+    from watchkeeper.readiness.ruletests.runner import Verdict, run_test_files
+
     results = asyncio.run(run_test_files(files))
     for r in results:
         click.echo(f"Unit Testing:  {r.path}")

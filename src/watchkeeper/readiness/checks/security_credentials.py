@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 
 from watchkeeper.core.clock import Clock
+from watchkeeper.core.errors import UserInputError
 from watchkeeper.readiness.check import Check, CheckContext, failed, passed, skipped, warned
 from watchkeeper.readiness.model import Category, Verdict
 from watchkeeper.readiness.statedb import StateUnavailable, state_database
+from watchkeeper.security.passwords import check_password
 from watchkeeper.security.setup import build_security, security_config
 from watchkeeper.state.db import Database
 
@@ -33,7 +35,7 @@ class NoDefaultCredentials(Check):
                 data={"users": users},
             )
         anonymous = security_config(ctx.config).anonymous_role
-        tried = sum(1 for user, _, _ in pairs if user in users)
+        tried = sum(1 for user, _, pw in pairs if user in users and _settable(user, pw))
         evidence = f"{len(users)} accounts; {tried} default passwords tried, none accepted"
         if anonymous is not None:
             return warned(
@@ -53,6 +55,19 @@ def _try(
     with db.begin() as conn:
         users = [u.username for u in services.users.list(conn)]
         for user, _, password in pairs:
-            if user in users and services.users.authenticate(conn, user, password) is not None:
+            if not (user in users and _settable(user, password)):
+                continue
+            if services.users.authenticate(conn, user, password) is not None:
                 accepted.append(user)
     return users, sorted(set(accepted))
+
+
+def _settable(user: str, password: str) -> bool:
+    """Whether the user store would accept this password at all; one it refuses (too
+    short, the user name) cannot be an account's password, so it is not worth a slow
+    password-hash check."""
+    try:
+        check_password(password, user)
+    except UserInputError:
+        return False
+    return True
