@@ -11,6 +11,7 @@ from watchkeeper.collect.registry import CheckConfig
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
 from watchkeeper.readiness.config import ReadinessConfig
+from watchkeeper.rules.anomaly import AnomalyRuleEntry
 from watchkeeper.security.config import SecurityConfig
 from watchkeeper.slo.config import SLOConfig
 from watchkeeper.state.config import StateConfig
@@ -86,6 +87,9 @@ class WatchkeeperConfig(StrictModel):
     readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)
     slos: list[SLOConfig] = Field(
         default_factory=list, description="service level objectives and their burn-rate alerts"
+    )
+    anomaly_rules: list[AnomalyRuleEntry] = Field(
+        default_factory=list, description="anomaly scores of series, and alerts on them"
     )
 
     def service(self, name: str) -> ServiceConfig | None:

@@ -70,4 +70,10 @@ def slos(cfg: WatchkeeperConfig) -> Problems:
     return semantic_problems(cfg)
 
 
-CHECKS = (services, checks, alerting, status_page, slos)
+def anomaly_rules(cfg: WatchkeeperConfig) -> Problems:
+    from watchkeeper.rules.anomaly import semantic_problems
+
+    return semantic_problems(cfg.anomaly_rules)
+
+
+CHECKS = (services, checks, alerting, status_page, slos, anomaly_rules)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -43,6 +43,9 @@ QueryFunc = Callable[[str, float], Sequence[tuple[Labels, float]]]
 comes back as one sample with empty labels)."""
 MetricsOf = Callable[[str], set[str] | None]
 TransitionListener = Callable[[RuleGroup, Transition], None]
+GroupHook = Callable[[RuleGroup, float], Awaitable[None]]
+"""Runs at the start of each evaluation of a group, with the query time, before its rules
+(e.g. the anomaly rules write the scores their alerting rules then read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +71,10 @@ class RuleManager:
         persistence: RuleStateStore | None = None,
         on_transition: TransitionListener | None = None,
         registry: CollectorRegistry | None = None,
+        before_evaluation: Sequence[GroupHook] = (),
     ) -> None:
         self._query = query
+        self._hooks = tuple(before_evaluation)
         self._metrics_of = metrics_of
         self._store = store
         self._sink = sink
@@ -250,6 +255,12 @@ class RuleManager:
             started = time.perf_counter()
             query_ts = ts - float(group.loaded.config.query_offset)
             to_send: list[AlertInput] = []
+            for hook in self._hooks:
+                try:
+                    await hook(group, query_ts)
+                except Exception:  # a failing hook must not keep the group's rules from running
+                    self._m_failures.inc()
+                    log.exception("before-evaluation hook of group %s failed", group.name)
             for index, rule in enumerate(group.rules):
                 status = group.rule_status(index)
                 rule_started = time.perf_counter()

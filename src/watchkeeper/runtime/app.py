@@ -33,6 +33,7 @@ from watchkeeper.core.labels import Labels
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.promql import Engine, Scalar, Vector, referenced_metrics
 from watchkeeper.rules.alerting_rule import Transition
+from watchkeeper.rules.anomaly import AnomalyRunner, AnomalyStateStore
 from watchkeeper.rules.group import RuleGroup
 from watchkeeper.rules.manager import RuleManager, RuleManagerOptions
 from watchkeeper.rules.persist import RuleStateStore
@@ -126,6 +127,10 @@ class Runtime:
         self.alerts = AlertManager.from_config(
             cfg, db=self.db, outbox=self.notify.outbox, clock=clock, history=self.history
         )
+        self.anomaly = AnomalyRunner(
+            query=self.query_vector, store=self.store, clock=clock, state=AnomalyStateStore(self.db)
+        )
+        self.anomaly.load(cfg.anomaly_rules, float(cfg.global_.evaluation_interval))
         self.rules = RuleManager(
             query=self.query_vector,
             metrics_of=referenced_metrics,
@@ -136,6 +141,7 @@ class Runtime:
             persistence=RuleStateStore(self.db),
             on_transition=self._record_transition,
             registry=self.registry,
+            before_evaluation=[self.anomaly.before_evaluation],
         )
         self.rules.load(load_rules(cfg, self.loaded.base_dir))
         self.rule_views = RuleViews(self.rules)
@@ -203,6 +209,7 @@ class Runtime:
                 await self._housekeeping
             await self.scheduler.stop()
             await self.rules.stop()
+            self.anomaly.save()
             await self.alerts.stop()
             await self.notify.stop()
             self._started = False
@@ -225,6 +232,7 @@ class Runtime:
             )
             self.notify.reload(cfg.alerting.receivers, external_url=cfg.server.base_url())
             self.rules.options = self._rule_options(cfg)
+            self.anomaly.load(cfg.anomaly_rules, float(cfg.global_.evaluation_interval))
             self.rules.load(groups)
             await self.scheduler.reconfigure(build_targets(cfg))
             self.loaded = loaded

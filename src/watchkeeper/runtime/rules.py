@@ -1,5 +1,6 @@
 """Which rule files a config loads: ``rule_files`` (globs relative to the config file),
-the rule packs its services enable, each pack once, and the SLOs' burn-rate rules."""
+the rule packs its services enable, each pack once, the SLOs' burn-rate rules and the
+anomaly rules' alerts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.errors import ConfigError
 from watchkeeper.rulepacks import RULE_PACKS
+from watchkeeper.rules.anomaly import anomaly_rule_groups
 from watchkeeper.rules.loader import LoadedGroup, load_rule_file, resolve_rule_files
 from watchkeeper.rules.slo import slo_rule_groups
 
@@ -39,6 +41,9 @@ def load_rules(config: WatchkeeperConfig, base_dir: Path) -> list[LoadedGroup]:
         groups.extend(slo_rule_groups(config))
     except ConfigError as exc:
         problems.extend(exc.problems)
+    groups.extend(
+        anomaly_rule_groups(config.anomaly_rules, float(config.global_.evaluation_interval))
+    )
     keys: dict[str, str] = {}
     for group in groups:
         if group.key in keys:
