@@ -4,6 +4,7 @@ format, run by ``watchkeeper test rules`` on Watchkeeper's own engine): the file
 
 from __future__ import annotations
 
+import asyncio
 import glob
 from pathlib import Path
 
@@ -40,7 +41,9 @@ class RuleUnitTests(Check):
                     "the rule files have no unit tests (readiness.alerting.rule_tests)",
                 )
             )
-        results = await run_test_files(files)
+        # CPU-bound evaluation runs on its own event loop in a worker thread, so the
+        # checks waiting on the network meanwhile are not held up.
+        results = await asyncio.to_thread(asyncio.run, run_test_files(files))
         groups = 0
         for r in results:
             groups += r.groups
