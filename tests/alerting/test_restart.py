@@ -1,6 +1,7 @@
-"""State survives a restart on SQLite and on PostgreSQL: alerts, silences, acknowledgements,
-the notification log, escalation positions and history; a restart neither pages twice nor
-repeats early."""
+"""State survives a restart: alerts, silences, acknowledgements, the notification log,
+escalation positions, maintenance windows, on-call overrides and history; a restart neither
+pages twice nor repeats early. The timelines run on SQLite; one test takes every table
+through a restart on both SQLite and real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -49,14 +50,14 @@ async def restart(make_manager, old, db: Database):
 
 
 async def test_a_restart_neither_pages_twice_nor_repeats_early(
-    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, state_db: Database
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, db: Database
 ) -> None:
-    m = make_manager(CONFIG, database=state_db)
+    m = make_manager(CONFIG, database=db)
     await m.start()
     t0 = fake_clock.now()
     await m.put([alert("Down", starts_at=t0, ends_at=t0 + DAY, source="rule")])
     await fake_clock.advance(120)
-    m = await restart(make_manager, m, state_db)
+    m = await restart(make_manager, m, db)
     await m.put([alert("Down", starts_at=t0, ends_at=t0 + DAY, source="rule")])  # re-sent
     await fake_clock.advance(600)
     assert [(r, e) for r, e, _ in outbox.events()] == [("operations", Ev.FIRING)]
@@ -69,16 +70,16 @@ async def test_a_restart_neither_pages_twice_nor_repeats_early(
 
 
 async def test_a_crash_between_enqueue_and_log_queues_nothing_new(
-    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, state_db: Database
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, db: Database
 ) -> None:
-    m = make_manager(CONFIG, database=state_db)
+    m = make_manager(CONFIG, database=db)
     await m.start()
     t0 = fake_clock.now()
     await m.put([alert("Down", starts_at=t0, ends_at=t0 + DAY)])
     await fake_clock.advance(0)
-    with state_db.begin() as conn:  # as if the process died right after the enqueue
+    with db.begin() as conn:  # as if the process died right after the enqueue
         conn.execute(sa.delete(alerting_nflog))
-    m = await restart(make_manager, m, state_db)
+    m = await restart(make_manager, m, db)
     await fake_clock.advance(60)
     firing = [msg for _, msg in outbox.messages if msg.event is Ev.FIRING]
     assert len(firing) == 1
@@ -86,14 +87,14 @@ async def test_a_crash_between_enqueue_and_log_queues_nothing_new(
 
 
 async def test_escalation_resumes_where_it_was(
-    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, state_db: Database
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, db: Database
 ) -> None:
-    m = make_manager(CONFIG, database=state_db)
+    m = make_manager(CONFIG, database=db)
     await m.start()
     t0 = fake_clock.now()
     await m.put([alert("Down", starts_at=t0, ends_at=t0 + DAY)])
     await fake_clock.advance(1200)  # level 2 reached at 900
-    m = await restart(make_manager, m, state_db)
+    m = await restart(make_manager, m, db)
     await fake_clock.advance(3600)
     escalated = [
         (r, msg.created_at - t0) for r, msg in outbox.messages if msg.event is Ev.ESCALATED
@@ -102,9 +103,9 @@ async def test_escalation_resumes_where_it_was(
 
 
 async def test_silences_and_acks_survive_a_restart(
-    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, state_db: Database
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, db: Database
 ) -> None:
-    m = make_manager(CONFIG, database=state_db)
+    m = make_manager(CONFIG, database=db)
     await m.start()
     t0 = fake_clock.now()
     await m.actions.set_silence(
@@ -121,7 +122,7 @@ async def test_silences_and_acks_survive_a_restart(
     await fake_clock.advance(0)
     gid = next(iter(m.dispatcher.groups))
     await m.actions.ack_group(gid, by="bob", comment="mine")
-    m = await restart(make_manager, m, state_db)
+    m = await restart(make_manager, m, db)
     await m.put([alert("Quiet", starts_at=t0, ends_at=t0 + DAY)])
     await fake_clock.advance(3 * 3600)
     down = [m.event for _, m in outbox.messages if m.common_labels.get("alertname") == "Down"]
@@ -134,16 +135,16 @@ async def test_silences_and_acks_survive_a_restart(
 
 
 async def test_alerts_survive_and_a_lost_alert_resolves_after_its_end(
-    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, state_db: Database
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, db: Database
 ) -> None:
-    m = make_manager(CONFIG, database=state_db)
+    m = make_manager(CONFIG, database=db)
     await m.start()
     t0 = fake_clock.now()
     for _ in range(10):  # re-sent every 15 s; the stored end time is refreshed lazily
         now = fake_clock.now()
         await m.put([alert("Down", starts_at=t0, ends_at=now + 60, source="rule")])
         await fake_clock.advance(15)
-    m = await restart(make_manager, m, state_db)
+    m = await restart(make_manager, m, db)
     assert [a.name for a in m.store] == ["Down"]
     stored_end = m.store.get(next(iter(a.fingerprint for a in m.store))).ends_at
     assert stored_end >= fake_clock.now()  # still firing after the restart
@@ -151,3 +152,61 @@ async def test_alerts_survive_and_a_lost_alert_resolves_after_its_end(
     assert [e for _, e, _ in outbox.events()][-1] is Ev.RESOLVED
     expired = m.history.query(events=[HistoryEvent.EXPIRED])
     assert len(expired) == 1
+
+
+async def test_every_alerting_table_survives_a_restart_on_both_databases(
+    make_manager, outbox: RecordingOutbox, fake_clock: FakeClock, state_db: Database
+) -> None:
+    from datetime import UTC, datetime
+
+    from watchkeeper.alerting.config_ext import MaintenanceWindowConfig
+
+    config = (
+        CONFIG
+        + """
+  oncall_rotations:
+    - name: primary
+      members: [development, seniors]
+      start: 2023-11-13T09:00:00
+"""
+    )
+    m = make_manager(config, database=state_db)
+    await m.start()
+    t0 = fake_clock.now()
+    await m.put([alert("Down", starts_at=t0, ends_at=t0 + DAY)])
+    await fake_clock.advance(1000)  # notified, escalated to level 2
+    gid = next(iter(m.dispatcher.groups))
+    await m.actions.ack_group(gid, by="bob", expires_at=t0 + 5000)
+    silence = await m.actions.set_silence(
+        Silence("", (Matcher.equal("alertname", "Other"),), t0, t0 + DAY, "alice", "x")
+    )
+    window = await m.actions.create_maintenance(
+        MaintenanceWindowConfig.model_validate(
+            {
+                "name": "deploy",
+                "matchers": ['service="api"'],
+                "starts_at": datetime.fromtimestamp(t0 + 2000, UTC),
+                "ends_at": datetime.fromtimestamp(t0 + 3000, UTC),
+            }
+        ),
+        by="alice",
+    )
+    override = m.actions.add_override("primary", "seniors", t0, t0 + DAY, by="alice")
+    await m.stop()
+    again = make_manager(config, database=state_db)
+    await again.start()
+    now = fake_clock.now()
+    assert [a.name for a in again.store] == ["Down"]
+    assert again.silences.get(silence.id).created_by == "alice"
+    assert again.acks.get(gid, now) is not None
+    assert again.escalation.get(gid) is not None
+    assert again.escalation.get(gid).reached == ("operations", "development")  # type: ignore[union-attr]
+    assert again.nflog.get(gid, "operations") is not None
+    assert again.maintenance.get(window.id).name == "deploy"
+    assert again.oncall.on_call("primary", now).override == override
+    assert {e.event for e in again.history.query()} >= {
+        HistoryEvent.ACKNOWLEDGED,
+        HistoryEvent.NOTIFIED,
+    }
+    await fake_clock.advance(5000)  # the ack expires after the restart: escalation resumes
+    assert [e for _, e, _ in outbox.events()].count(Ev.UNACKNOWLEDGED) >= 1

@@ -43,9 +43,11 @@ class DependencyMap:
         self.source_matchers = tuple(source_matchers)
         self.needs = closure(depends_on)
         self._firing: dict[str, dict[str, Alert]] = {}
+        self._members: dict[str, set[str]] = {}  # service -> fingerprints of its alerts
 
     def rebuild(self, alerts: Iterable[Alert], is_firing: Callable[[str], bool]) -> None:
         self._firing = {}
+        self._members = {}
         for alert in alerts:
             self.update(alert, is_firing(alert.fingerprint))
 
@@ -53,6 +55,7 @@ class DependencyMap:
         service = alert.labels.get(self.label)
         if not service:
             return
+        self._members.setdefault(service, set()).add(alert.fingerprint)
         if firing and matches_all(self.source_matchers, alert.labels):
             self._firing.setdefault(service, {})[alert.fingerprint] = alert
         else:
@@ -87,3 +90,11 @@ class DependencyMap:
 
     def dependents_of(self, service: str) -> list[str]:
         return sorted(s for s, needs in self.needs.items() if service in needs)
+
+    def alerts_of(self, services: Iterable[str]) -> set[str]:
+        """Fingerprints of the alerts seen for these services."""
+        return {fp for s in services for fp in self._members.get(s, ())}
+
+    def retain(self, fps: set[str]) -> None:
+        for members in self._members.values():
+            members &= fps

@@ -116,7 +116,7 @@ class Dispatcher:
         found = self._routing.get(alert.fingerprint)
         if found is None:
             found = []
-            for route in self.routes.match(alert.labels):
+            for route in self.routes.match(alert.labels.to_dict()):
                 labels = route.group_labels(alert.labels)
                 found.append((route, labels, route.group_key(labels)))
             self._routing[alert.fingerprint] = found

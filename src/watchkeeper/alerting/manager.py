@@ -319,10 +319,17 @@ class AlertManager:
             await self.notices.flapping_started(fp, now)
 
     def _touch_dependents(self, services: set[str]) -> None:
+        """An alert of a needed service changed: its dependents' groups look again."""
         dependents = {d for s in services for d in self.dependencies.dependents_of(s)}
-        if dependents:
-            label = self.dependencies.label
-            self.dispatcher.touch_matching(lambda a: a.labels.get(label, "") in dependents)
+        if not dependents:
+            return
+        now = self.clock.now()
+        touched: set[str] = set()
+        for fp in self.dependencies.alerts_of(dependents):
+            for group in self.dispatcher.groups_of(fp):
+                if group.id not in touched:
+                    touched.add(group.id)
+                    self.dispatcher.touch(group, now)
 
     # -- timers -------------------------------------------------------------------------
 
@@ -435,5 +442,7 @@ class AlertManager:
         self.nflog.gc(now)
         self.history.prune(now - float(retention.history))
         self.flaps.forget_quiet(now)
-        self.marker.retain({a.fingerprint for a in self.store})
+        held = {a.fingerprint for a in self.store}
+        self.marker.retain(held)
+        self.dependencies.retain(held)
         self.scheduler.call_at(now + GC_INTERVAL, ("gc",), self._gc)
