@@ -158,12 +158,17 @@ class RemoteWriter:
         self._client: httpx.AsyncClient | None = None
         self.last_error = ""
         name = self.name
-        metrics.pending.labels(name).set_function(lambda: len(self._buffer))
+        metrics.pending.labels(name).set_function(lambda: self.pending)
         metrics.queue_samples.labels(name).set_function(lambda: self.queue.depth().samples)
         metrics.queue_bytes.labels(name).set_function(lambda: self.queue.depth().bytes)
         metrics.queue_requests.labels(name).set_function(lambda: self.queue.depth().batches)
 
     # --- feeding --------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Samples in memory, not yet in the disk queue."""
+        return len(self._buffer)
 
     def enqueue(self, samples: Sequence[Sample]) -> None:
         """Take samples (any thread). Over ``queue.capacity`` they are dropped and counted."""
@@ -343,7 +348,7 @@ class RemoteWriter:
         return {
             "name": self.name,
             "url": self.config.url,
-            "pending_samples": len(self._buffer),
+            "pending_samples": self.pending,
             "queue_samples": depth.samples,
             "queue_requests": depth.batches,
             "queue_bytes": depth.bytes,
