@@ -41,10 +41,15 @@ class Alert:
     timeout: bool = False
     resolved_by: str | None = None
     fingerprint: str = field(default="", compare=False)
+    label_map: Mapping[str, str] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", fingerprint(self.labels))
+        # a plain dict of the labels: O(1) lookups for matchers
+        object.__setattr__(self, "label_map", self.labels.to_dict())
 
     def resolved(self, now: float) -> bool:
         return self.ends_at <= now

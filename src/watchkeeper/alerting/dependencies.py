@@ -52,11 +52,11 @@ class DependencyMap:
             self.update(alert, is_firing(alert.fingerprint))
 
     def update(self, alert: Alert, firing: bool) -> None:
-        service = alert.labels.get(self.label)
+        service = alert.label_map.get(self.label)
         if not service:
             return
         self._members.setdefault(service, set()).add(alert.fingerprint)
-        if firing and matches_all(self.source_matchers, alert.labels):
+        if firing and matches_all(self.source_matchers, alert.label_map):
             self._firing.setdefault(service, {})[alert.fingerprint] = alert
         else:
             bucket = self._firing.get(service)
@@ -76,7 +76,7 @@ class DependencyMap:
         ``limit``). A resolved alert is never suppressed."""
         if not self.enabled or alert.resolved(now):
             return []
-        service = alert.labels.get(self.label)
+        service = alert.label_map.get(self.label)
         if not service:
             return []
         out: list[str] = []

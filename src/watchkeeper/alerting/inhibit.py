@@ -55,8 +55,8 @@ class Inhibitor:
     def update(self, alert: Alert, firing: bool) -> None:
         """Track ``alert`` as a source while it fires."""
         for rule, index in zip(self.rules, self._sources, strict=True):
-            key = rule.equal_key(alert.labels)
-            if firing and matches_all(rule.source, alert.labels):
+            key = rule.equal_key(alert.label_map)
+            if firing and matches_all(rule.source, alert.label_map):
                 index.setdefault(key, {})[alert.fingerprint] = alert
             else:
                 bucket = index.get(key)
@@ -71,7 +71,7 @@ class Inhibitor:
     def inhibited_by(self, alert: Alert, now: float, is_firing: Callable[[str], bool]) -> list[str]:
         """Fingerprints of the firing source alerts that inhibit ``alert``."""
         out: set[str] = set()
-        labels = alert.labels
+        labels = alert.label_map
         for rule, index in zip(self.rules, self._sources, strict=True):
             if not matches_all(rule.target, labels):
                 continue
@@ -82,7 +82,7 @@ class Inhibitor:
             for fp, source in bucket.items():
                 if not is_firing(fp) or source.resolved(now):
                     continue
-                if two_sided and matches_all(rule.target, source.labels):
+                if two_sided and matches_all(rule.target, source.label_map):
                     continue
                 out.add(fp)
                 break

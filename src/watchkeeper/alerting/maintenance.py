@@ -103,7 +103,7 @@ class MaintenanceWindow:
         return min(changes, default=None)
 
     def matches(self, alert: Alert) -> bool:
-        return matches_all(self.matchers, alert.labels)
+        return matches_all(self.matchers, alert.label_map)
 
     def to_dict(self, now: float, intervals: Mapping[str, TimeIntervalSet]) -> dict[str, Any]:
         cfg = self.config

@@ -179,14 +179,14 @@ class Silences:
     def muting(self, alert: Alert, now: float) -> list[str]:
         """Ids of the active silences that mute ``alert``."""
         return sorted(
-            s.id for s in self._all.values() if s.is_active(now) and s.matches(alert.labels)
+            s.id for s in self._all.values() if s.is_active(now) and s.matches(alert.label_map)
         )
 
     def preview(
         self, matchers: Sequence[Matcher], alerts: Iterable[Alert], now: float
     ) -> list[Alert]:
         """The current (firing) alerts a silence with these matchers would mute."""
-        return [a for a in alerts if not a.resolved(now) and matches_all(matchers, a.labels)]
+        return [a for a in alerts if not a.resolved(now) and matches_all(matchers, a.label_map)]
 
     def set(
         self, draft: Silence, now: float, *, force: bool = False

@@ -127,7 +127,7 @@ class AlertViews:
         for alert in self.m.store:
             if not include_resolved and alert.resolved(now):
                 continue
-            if not matches_all(filters, alert.labels):
+            if not matches_all(filters, alert.label_map):
                 continue
             v = self.view(alert, now)
             if receiver is not None and not any(receiver.fullmatch(r) for r in v.receivers):
