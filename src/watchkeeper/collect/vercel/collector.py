@@ -176,14 +176,11 @@ def _deploy_detail(
         detail["repository"] = f"{link['org']}/{link['repo']}"
     serving = detail.get("serving_deployment")
     for d in deployments:
-        uid = d.get("uid") or d.get("id")
-        meta = d.get("meta") if isinstance(d.get("meta"), dict) else {}
-        if uid == serving and meta.get("githubCommitSha"):
-            detail["serving_commit"] = meta["githubCommitSha"]
-    if deployments:
-        meta = deployments[0].get("meta")
-        if isinstance(meta, dict) and meta.get("githubCommitSha"):
-            detail["newest_commit"] = meta["githubCommitSha"]
+        commit = _commit(d)
+        if (d.get("uid") or d.get("id")) == serving and commit:
+            detail["serving_commit"] = commit
+    if deployments and _commit(deployments[0]):
+        detail["newest_commit"] = _commit(deployments[0])
     candidates = [
         d for d in deployments if _state(d) == "READY" and (d.get("uid") or d.get("id")) != serving
     ]
@@ -195,6 +192,12 @@ def _deploy_detail(
         detail["rollback_candidate_created"] = parse_time(
             best.get("createdAt") or best.get("created")
         )
+
+
+def _commit(deployment: dict[str, Any]) -> str | None:
+    meta = deployment.get("meta")
+    sha = meta.get("githubCommitSha") if isinstance(meta, dict) else None
+    return str(sha) if sha else None
 
 
 def _state(deployment: dict[str, Any] | None) -> str | None:
