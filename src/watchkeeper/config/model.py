@@ -10,6 +10,7 @@ from watchkeeper.alerting.config import AlertingConfig
 from watchkeeper.collect.registry import CheckConfig
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
+from watchkeeper.quality.config import ReportsConfig
 from watchkeeper.readiness.config import ReadinessConfig
 from watchkeeper.rules.anomaly import AnomalyRuleEntry
 from watchkeeper.security.config import SecurityConfig
@@ -90,6 +91,9 @@ class WatchkeeperConfig(StrictModel):
     )
     anomaly_rules: list[AnomalyRuleEntry] = Field(
         default_factory=list, description="anomaly scores of series, and alerts on them"
+    )
+    reports: ReportsConfig = Field(
+        default_factory=ReportsConfig, description="daily and weekly digests, response targets"
     )
 
     def service(self, name: str) -> ServiceConfig | None:

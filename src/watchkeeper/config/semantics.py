@@ -76,4 +76,10 @@ def anomaly_rules(cfg: WatchkeeperConfig) -> Problems:
     return semantic_problems(cfg.anomaly_rules)
 
 
-CHECKS = (services, checks, alerting, status_page, slos, anomaly_rules)
+def reports(cfg: WatchkeeperConfig) -> Problems:
+    from watchkeeper.quality.config import semantic_problems
+
+    return semantic_problems(cfg)
+
+
+CHECKS = (services, checks, alerting, status_page, slos, anomaly_rules, reports)

@@ -52,6 +52,7 @@ class AuditAction(StrEnum):
     ALERTS_UNACK = "alerts:unack"
     ALERTS_RESOLVE = "alerts:resolve"
     ALERTS_CREATE = "alerts:create"
+    ALERTS_LABEL = "alerts:label"  # an operator's verdict on a resolved alert
     SILENCES_CREATE = "silences:create"
     SILENCES_UPDATE = "silences:update"
     SILENCES_EXPIRE = "silences:expire"
