@@ -155,11 +155,10 @@ class AlertActions:
     # -- resolution by hand -------------------------------------------------------------
 
     async def resolve_alert(self, fp: str, *, by: str) -> Alert:
-        self.alert(fp)
         now = self.m.clock.now()
         change = self.m.store.resolve(fp, now, actor=by)
-        if change is None:  # pragma: no cover - checked above
-            raise NotFoundError(f"alert {fp} not found")
+        if change is None:
+            raise NotFoundError(f"alert {fp} not found; it may have resolved and been cleared")
         self.m.history.record(
             HistoryEvent.RESOLVED_BY_HAND,
             labels=change.alert.labels,
