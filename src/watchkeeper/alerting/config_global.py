@@ -4,19 +4,18 @@ Slack, PagerDuty, ...) are kept for the notification channels to read."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from watchkeeper.config.base import Secret, StrictModel
 from watchkeeper.core.durations import Duration
+from watchkeeper.notify.httpconfig import HTTPClientConfig, TLSClientConfig
 
 
 class AlertmanagerGlobalConfig(StrictModel):
     resolve_timeout: Duration | None = Field(
         None, description="an alert not re-sent within this long is resolved (default 5m)"
     )
-    http_config: dict[str, Any] | None = Field(
+    http_config: HTTPClientConfig | None = Field(
         None, description="default HTTP client settings of the channels"
     )
     smtp_from: str | None = None
@@ -27,7 +26,7 @@ class AlertmanagerGlobalConfig(StrictModel):
     smtp_auth_secret: Secret | None = None
     smtp_auth_identity: str | None = None
     smtp_require_tls: bool | None = None
-    smtp_tls_config: dict[str, Any] | None = None
+    smtp_tls_config: TLSClientConfig | None = None
     slack_api_url: Secret | None = None
     pagerduty_url: str | None = None
     opsgenie_api_url: str | None = None
