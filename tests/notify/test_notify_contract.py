@@ -139,14 +139,16 @@ async def test_rate_limit_is_retryable(
     channel: str, fake: Any, stack: ExitStack, ctx: NotifierContext
 ) -> None:
     h = HARNESSES[channel]
-    if channel == "email":
-        pytest.skip("SMTP has no rate-limit status; 4xx replies are covered as retryable")
     notifier = build(channel, h.config(fake), ctx)
-    h.fail(fake, 429)
+    if channel == "email":  # SMTP throttles with a 4xx reply ("421 … slow down")
+        fake.fail_next("421 4.7.0 Too many messages, slow down")
+    else:
+        h.fail(fake, 429)
     with pytest.raises(DeliveryError) as err:
         await notifier.send(message(), {})
     assert err.value.retryable
-    assert err.value.reason is DeliveryFailure.RATE_LIMITED
+    expected = DeliveryFailure.SERVER_ERROR if channel == "email" else DeliveryFailure.RATE_LIMITED
+    assert err.value.reason is expected
 
 
 async def test_a_stalled_service_is_a_retryable_timeout_within_the_configured_time(
