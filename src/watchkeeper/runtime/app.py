@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 from watchkeeper import __version__
 from watchkeeper.alerting.history import AlertHistory
 from watchkeeper.alerting.manager import AlertManager
+from watchkeeper.cluster.migrate import upgrade_locked
 from watchkeeper.collect.heartbeat.book import HeartbeatBook
 from watchkeeper.collect.scheduler import Scheduler
 from watchkeeper.collect.targets import build_targets
@@ -38,6 +39,7 @@ from watchkeeper.rules.group import RuleGroup
 from watchkeeper.rules.manager import RuleManager, RuleManagerOptions
 from watchkeeper.rules.persist import RuleStateStore
 from watchkeeper.rules.views import RuleViews
+from watchkeeper.runtime.cluster import ClusterMember, LeaderAnomalyState, ShardedScheduler
 from watchkeeper.runtime.rules import load_rules
 from watchkeeper.security.setup import (
     SecurityServices,
@@ -76,10 +78,15 @@ class Runtime:
         cfg = loaded.config
         self.data_dir: Path = data_dir(cfg, loaded.base_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db: Database = open_state_database(loaded)
+        clustered = cfg.state.backend == "postgres"
+        self.db: Database = open_state_database(loaded, migrate=not clustered)
+        if clustered:
+            upgrade_locked(self.db)  # instances starting together migrate once
         storage = cfg.storage.model_copy(update={"path": str(self.data_dir)})
         self.store = EmbeddedStore.open(storage, clock=self.clock, registry=self.registry)
         try:
+            # cluster mode (several instances on one PostgreSQL): see runtime/cluster.py
+            self.cluster: ClusterMember | None = ClusterMember(self) if clustered else None
             self._build(cfg)
         except BaseException:
             self.store.close()
@@ -97,8 +104,19 @@ class Runtime:
     def config(self) -> WatchkeeperConfig:
         return self.loaded.config
 
+    @property
+    def alerts(self) -> AlertManager:
+        """Alert management; on a cluster follower, a copy read from the database."""
+        if self.cluster is not None:
+            return self.cluster.alerts_view() or self.alerts_live
+        return self.alerts_live
+
     def _build(self, cfg: WatchkeeperConfig) -> None:
         clock = self.clock
+        cluster = self.cluster
+        # leader-owned state is written through the fence; appends also go to the peers
+        state_db = cluster.leader_db if cluster is not None else self.db
+        ingest = cluster.store if cluster is not None else self.store
         self.engine = Engine(self.store, clock=clock)
         self.http = httpx.AsyncClient(
             transport=self.options.http_transport,
@@ -107,8 +125,8 @@ class Runtime:
             headers={"User-Agent": f"Watchkeeper/{__version__}"},
         )
         self.heartbeats = HeartbeatBook()
-        self.scheduler = Scheduler(
-            self.store,
+        self.scheduler = (Scheduler if cluster is None else ShardedScheduler)(
+            ingest,
             clock=clock,
             http=self.http,
             registry=self.registry,
@@ -116,32 +134,31 @@ class Runtime:
         )
         external_url = cfg.server.base_url()
         self.notify = NotifyService.build(
-            self.db,
+            state_db,
             cfg.alerting.receivers,
             clock=clock,
             external_url=external_url,
             registry=self.registry,
             transport=self.options.http_transport,
+            worker_id=cluster.member_id if cluster is not None else None,
         )
-        self.history = AlertHistory(self.db, clock)
-        self.alerts = AlertManager.from_config(
-            cfg, db=self.db, outbox=self.notify.outbox, clock=clock, history=self.history
+        self.history = AlertHistory(state_db, clock)
+        self.alerts_live = AlertManager.from_config(
+            cfg, db=state_db, outbox=self.notify.outbox, clock=clock, history=self.history
         )
-        self.anomaly = AnomalyRunner(
-            query=self.query_vector, store=self.store, clock=clock, state=AnomalyStateStore(self.db)
-        )
-        self.anomaly.load(cfg.anomaly_rules, float(cfg.global_.evaluation_interval))
+        self.anomaly = self.new_anomaly_runner(cfg)
+        self.rule_state = RuleStateStore(self.db) if cluster is None else cluster.rule_state
         self.rules = RuleManager(
             query=self.query_vector,
             metrics_of=referenced_metrics,
-            store=self.store,
-            sink=self.alerts,
+            store=ingest,
+            sink=self.alerts_live,
             clock=clock,
             options=self._rule_options(cfg),
-            persistence=RuleStateStore(self.db),
+            persistence=self.rule_state,
             on_transition=self._record_transition,
             registry=self.registry,
-            before_evaluation=[self.anomaly.before_evaluation],
+            before_evaluation=[self._before_evaluation],
         )
         self.rules.load(load_rules(cfg, self.loaded.base_dir))
         self.rule_views = RuleViews(self.rules)
@@ -151,6 +168,21 @@ class Runtime:
         except ConfigError:
             box = None  # no key configured: storing secrets through the API is refused
         self.security: SecurityServices = build_security(security_config(cfg), clock=clock, box=box)
+
+    def new_anomaly_runner(self, cfg: WatchkeeperConfig) -> AnomalyRunner:
+        """The anomaly rules' runner, its learnt state restored from the database."""
+        cluster = self.cluster
+        runner = AnomalyRunner(
+            query=self.query_vector,
+            store=self.store if cluster is None else cluster.store,
+            clock=self.clock,
+            state=AnomalyStateStore(self.db) if cluster is None else LeaderAnomalyState(cluster),
+        )
+        runner.load(cfg.anomaly_rules, float(cfg.global_.evaluation_interval))
+        return runner
+
+    async def _before_evaluation(self, group: RuleGroup, ts: float) -> None:
+        await self.anomaly.before_evaluation(group, ts)
 
     def _rule_options(self, cfg: WatchkeeperConfig) -> RuleManagerOptions:
         return RuleManagerOptions(
@@ -179,10 +211,14 @@ class Runtime:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.notify.start()
-        await self.alerts.start()
-        await self.rules.start()
-        await self.scheduler.start(build_targets(self.config))
+        if self.cluster is not None:  # the leader's work starts when this one is elected
+            await self.scheduler.start()
+            await self.cluster.start(build_targets(self.config))
+        else:
+            await self.notify.start()
+            await self.alerts_live.start()
+            await self.rules.start()
+            await self.scheduler.start(build_targets(self.config))
         self._housekeeping = asyncio.create_task(self._housekeep(), name="housekeeping")
         self._started = True
         log.info(
@@ -208,10 +244,13 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
             await self.scheduler.stop()
-            await self.rules.stop()
-            self.anomaly.save()
-            await self.alerts.stop()
+            if self.cluster is None or self.cluster.leading:
+                await self.rules.stop()
+                self.anomaly.save()
+                await self.alerts_live.stop()
             await self.notify.stop()
+            if self.cluster is not None:  # after the leader's last writes: leave, unlock
+                await self.cluster.stop()
             self._started = False
         await self.http.aclose()
         self.store.close()
@@ -227,13 +266,19 @@ class Runtime:
                 loaded = load_config(self.loaded.path, self.options.env)
             cfg = loaded.config
             groups = load_rules(cfg, loaded.base_dir)
-            await self.alerts.reload(
-                cfg.alerting, {svc.name: list(svc.depends_on) for svc in cfg.services}
-            )
+            if self.cluster is None or self.cluster.leading:
+                await self.alerts_live.reload(
+                    cfg.alerting, {svc.name: list(svc.depends_on) for svc in cfg.services}
+                )
+            else:  # applied when this instance is elected
+                self.cluster.pending_alerting = True
             self.notify.reload(cfg.alerting.receivers, external_url=cfg.server.base_url())
             self.rules.options = self._rule_options(cfg)
             self.anomaly.load(cfg.anomaly_rules, float(cfg.global_.evaluation_interval))
             self.rules.load(groups)
-            await self.scheduler.reconfigure(build_targets(cfg))
+            if self.cluster is not None:
+                self.cluster.set_targets(build_targets(cfg))
+            else:
+                await self.scheduler.reconfigure(build_targets(cfg))
             self.loaded = loaded
             log.info("configuration reloaded from %s", loaded.path)

@@ -1,5 +1,10 @@
 """Serving: the runtime and the web app in one event loop, with SIGHUP to reload and
-SIGTERM/SIGINT to stop gracefully."""
+SIGTERM/SIGINT to stop gracefully.
+
+In cluster mode the app is wrapped so that a follower passes leader-owned requests to the
+leader (:mod:`watchkeeper.cluster.forward`), the instance advertises the address it serves
+on (unless ``cluster.advertise_url`` says otherwise), and an instance whose leadership was
+lost stops and exits with :data:`~watchkeeper.runtime.cluster.EXIT_LEADERSHIP_LOST`."""
 
 from __future__ import annotations
 
@@ -12,8 +17,10 @@ from typing import Any
 
 import uvicorn
 
+from watchkeeper.cluster.forward import ASGIApp, LeaderForwarding
 from watchkeeper.core.errors import ConfigError
 from watchkeeper.runtime.app import Runtime
+from watchkeeper.runtime.cluster import EXIT_LEADERSHIP_LOST, listen_url
 from watchkeeper.security.tls import uvicorn_ssl_options
 from watchkeeper.web.app import create_app
 
@@ -27,10 +34,19 @@ class Server:
         self.host = host or server_cfg.host
         self.port = port if port is not None else server_cfg.port
         self.app = create_app(rt)
+        self.forwarding: LeaderForwarding | None = None
+        served: ASGIApp = self.app
+        if rt.cluster is not None:
+            if rt.cluster.config.advertise_url is None:
+                rt.cluster.advertise_url = listen_url(server_cfg, self.host, self.port)
+            self.forwarding = LeaderForwarding(
+                self.app, lambda: rt.cluster, transport=rt.options.http_transport
+            )
+            served = self.forwarding
         ssl = uvicorn_ssl_options(server_cfg.tls, rt.loaded.base_dir)
         self._uvicorn = uvicorn.Server(
             uvicorn.Config(
-                self.app,
+                served,
                 host=self.host,
                 port=self.port,
                 log_level="warning",
@@ -65,6 +81,8 @@ class Server:
         waiters = [asyncio.create_task(self.stopping.wait()), serve]
         if until is not None:
             waiters.append(asyncio.create_task(_as_task(until)))
+        if self.rt.cluster is not None:
+            waiters.append(asyncio.create_task(self.rt.cluster.lost_leadership.wait()))
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -78,6 +96,10 @@ class Server:
                     before_stop()
             finally:
                 await self.rt.stop()
+                if self.forwarding is not None:
+                    await self.forwarding.aclose()
+        if self.rt.cluster is not None and self.rt.cluster.lost_leadership.is_set():
+            raise SystemExit(EXIT_LEADERSHIP_LOST)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -86,11 +86,16 @@ def ops_router(rt: Runtime) -> APIRouter:
                 conn.exec_driver_sql("SELECT 1")
         except Exception as exc:
             problems.append(f"state database: {exc}")
+        cluster = None
+        if rt.cluster is not None:
+            cluster_problems, cluster = rt.cluster.readiness()
+            problems.extend(cluster_problems)
         body = {
             "status": "ok" if not problems else "unavailable",
             "problems": problems,
             "targets": len(rt.scheduler.targets()),
             "rule_groups": len(rt.rules.groups),
+            "cluster": cluster,
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from watchkeeper import __version__
+from watchkeeper.cluster.api import cluster_router
 from watchkeeper.collect.heartbeat.api import heartbeat_router
 from watchkeeper.promql.api import build_router as prometheus_router
 from watchkeeper.web.api import api_router, ops_router
@@ -136,6 +137,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(readiness_pages_router(rt, templates))
     app.include_router(admin_pages_router(rt, templates))
     app.include_router(status_router(rt, templates))
+    app.include_router(cluster_router(lambda: rt.cluster))
 
     @app.get("/api/v1/openapi.json", dependencies=[Depends(public("API description"))])
     def openapi() -> JSONResponse:

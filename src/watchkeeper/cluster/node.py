@@ -1,0 +1,278 @@
+"""One instance's place in the cluster: membership, leader election, the heartbeat loop.
+
+Every ``heartbeat_interval`` the node, on its dedicated session
+(:class:`~watchkeeper.cluster.session.ClusterSession`):
+
+1. renews its member row (re-creating it if it had been reaped);
+2. as leader, checks in ``pg_locks`` that its session still holds the leader lock; as a
+   follower, tries to take it (``pg_try_advisory_lock``: PostgreSQL elects, the node never
+   votes) and, when it gets it, records itself as leader with the next term;
+3. reads the member list and the leader row;
+4. hands that view to the hooks (collection shards, sample peers, outbox leases).
+
+A follower whose session fails reconnects on the next round; one that cannot renew its
+heartbeat for ``member_timeout - heartbeat_interval`` tells the hooks to stop collecting
+(the others may take its targets after ``member_timeout``). A leader whose session fails,
+times out or no longer holds the lock is *lost*: the fence closes at once (no leader-owned
+write succeeds any more), the hooks stop the leader's work, and the node stops — the
+instance then exits so that its supervisor restarts it as a follower. A leader that
+stops answering altogether (hung, cut off) is ended by PostgreSQL after
+``session_timeout``, and its lock with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from watchkeeper.cluster.config import ClusterConfig
+from watchkeeper.cluster.errors import ClusterSessionError
+from watchkeeper.cluster.fence import Fence
+from watchkeeper.cluster.session import ClusterSession, LeaderRow, MemberInfo, MemberRow
+from watchkeeper.core.clock import Clock
+
+log = logging.getLogger(__name__)
+
+PEER_KEY = "peer_key"
+REAP_AFTER_TIMEOUTS = 10  # member rows silent for 10 x member_timeout are deleted
+
+
+class Role(StrEnum):
+    STARTING = "starting"
+    FOLLOWER = "follower"
+    LEADER = "leader"
+    LOST = "lost"  # was leader, lost the lock: stopping
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """The member list as read in one round."""
+
+    members: tuple[MemberRow, ...]
+    live: tuple[str, ...]
+    leader: LeaderRow | None
+    member_timeout: float
+
+    @property
+    def leader_id(self) -> str | None:
+        """The recorded leader, if it is live."""
+        if self.leader is not None and self.leader.member_id in self.live:
+            return self.leader.member_id
+        return None
+
+    def member(self, member_id: str) -> MemberRow | None:
+        return next((m for m in self.members if m.id == member_id), None)
+
+
+class NodeHooks(Protocol):
+    async def elected(self, term: int) -> None:
+        """Start the leader's work (called once, after the fence opened)."""
+
+    async def lost(self, reason: str) -> None:
+        """Stop the leader's work at once (the fence is closed already)."""
+
+    async def round(self, view: ClusterView, session: ClusterSession) -> None:
+        """Per-round work with the fresh view (may use the session)."""
+
+    async def isolated(self) -> None:
+        """The heartbeat could not be renewed for too long: stop collecting."""
+
+
+class ClusterNode:
+    def __init__(
+        self,
+        dsn: str,
+        config: ClusterConfig,
+        me: MemberInfo,
+        *,
+        clock: Clock,
+        fence: Fence,
+        hooks: NodeHooks,
+    ) -> None:
+        self.config = config
+        self.me = me
+        self.clock = clock
+        self.fence = fence
+        self.hooks = hooks
+        self.session = ClusterSession(
+            dsn,
+            member_id=me.id,
+            session_timeout=float(config.session_timeout),
+            check_timeout=config.check_timeout,
+        )
+        self.role = Role.STARTING
+        self.term: int | None = None
+        self.view: ClusterView | None = None
+        self.peer_key = ""
+        self.lost_reason: str | None = None
+        self.last_round = clock.monotonic()
+        self._task: asyncio.Task[None] | None = None
+        self._isolated = False
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role is Role.LEADER
+
+    @property
+    def member_timeout(self) -> float:
+        return float(self.config.member_timeout)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join (a :class:`~watchkeeper.core.errors.ConfigError` if a live instance has
+        this id), learn the shared peer key, and start the heartbeat loop."""
+        await self.session.open()
+        await self.session.join(self.me, self.member_timeout)
+        self.peer_key = await self.session.setting(PEER_KEY, secrets.token_urlsafe(32))
+        self.role = Role.FOLLOWER
+        self.last_round = self.clock.monotonic()
+        await self._round()
+        self._task = asyncio.create_task(self._loop(), name="cluster-heartbeat")
+
+    async def stop(self) -> None:
+        """Leave: release the lock and every target, remove the member row."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.role is Role.LEADER:
+            self.fence.close("this instance is stopping")
+        try:
+            if not self.session.is_open:  # lost: a new session only to hand the targets back
+                await self.session.open()
+            await self.session.unlock()
+            await self.session.leave()
+        except ClusterSessionError as exc:
+            log.warning("could not leave the cluster cleanly: %s", exc)
+        await self.session.close()
+        if self.role is not Role.LOST:
+            self.role = Role.STOPPED
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        interval = float(self.config.heartbeat_interval)
+        while self.role in (Role.FOLLOWER, Role.LEADER):
+            started = self.clock.monotonic()
+            await self._round()
+            if self.role not in (Role.FOLLOWER, Role.LEADER):
+                break
+            await self.clock.sleep(max(0.0, interval - (self.clock.monotonic() - started)))
+
+    async def _round(self) -> None:
+        try:
+            if not self.session.is_open:
+                await self.session.open()
+            await self.session.heartbeat(self.me)
+            if self.role is Role.LEADER:
+                if not await self.session.lock_held():
+                    raise ClusterSessionError("the leader lock is no longer held by this session")
+            elif await self.session.try_lock():
+                await self._become_leader()
+            members, leader = await self.session.view(REAP_AFTER_TIMEOUTS * self.member_timeout)
+            self.view = ClusterView(
+                members=tuple(members),
+                live=tuple(m.id for m in members if m.age <= self.member_timeout),
+                leader=leader,
+                member_timeout=self.member_timeout,
+            )
+            self.last_round = self.clock.monotonic()
+            self._isolated = False
+            await self.hooks.round(self.view, self.session)
+        except ClusterSessionError as exc:
+            await self._failed(str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a hook's bug must not end membership silently
+            log.exception("cluster round failed")
+            if self.role is Role.LEADER:
+                await self._lose(f"cluster round failed: {type(exc).__name__}: {exc}")
+
+    async def _become_leader(self) -> None:
+        term = await self.session.take_leadership()
+        self.term = term
+        self.role = Role.LEADER
+        self.fence.open(term, self.session.backend_pid)
+        log.info("elected leader of the cluster (term %d)", term)
+        try:
+            await self.hooks.elected(term)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("starting the leader's work failed")
+            await self._lose(f"starting the leader's work failed: {exc}")
+
+    async def _failed(self, reason: str) -> None:
+        if self.role is Role.LEADER:
+            await self._lose(reason)
+            return
+        log.warning("cluster heartbeat failed: %s", reason)
+        silent = self.clock.monotonic() - self.last_round
+        if not self._isolated and silent >= self.member_timeout - float(
+            self.config.heartbeat_interval
+        ):
+            self._isolated = True
+            await self.hooks.isolated()
+
+    async def _lose(self, reason: str) -> None:
+        if self.role is not Role.LEADER:
+            return
+        self.role = Role.LOST
+        self.lost_reason = reason
+        self.fence.close(reason)
+        log.error("lost the leadership: %s", reason)
+        await self.session.close()
+        await self.hooks.lost(reason)
+
+    # -- what the API shows --------------------------------------------------------------
+
+    def status(self, assignment: dict[str, str | None] | None = None) -> dict[str, Any]:
+        view = self.view
+        members: Sequence[MemberRow] = view.members if view else ()
+        live = set(view.live) if view else set()
+        leader = view.leader if view else None
+        shards: dict[str, list[str]] = {}
+        for key, owner in sorted((assignment or {}).items()):
+            shards.setdefault(owner or "", []).append(key)
+        return {
+            "enabled": True,
+            "self": self.me.id,
+            "role": self.role.value,
+            "term": self.term,
+            "leader": {
+                "id": leader.member_id,
+                "term": leader.term,
+                "elected_at": leader.elected_at,
+                "live": leader.member_id in live,
+                "url": next((m.url for m in members if m.id == leader.member_id), None),
+            }
+            if leader
+            else None,
+            "members": [
+                {
+                    "id": m.id,
+                    "url": m.url,
+                    "hostname": m.hostname,
+                    "pid": m.pid,
+                    "version": m.version,
+                    "live": m.id in live,
+                    "leader": leader is not None and leader.member_id == m.id,
+                    "started_at": m.started_at,
+                    "heartbeat_age_seconds": round(m.age, 3),
+                    "targets": len(shards.get(m.id, [])),
+                }
+                for m in members
+            ],
+            "shards": {owner or "(unassigned)": keys for owner, keys in shards.items()},
+            "settings": self.config.settings(),
+            "lost_reason": self.lost_reason,
+        }
