@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from watchkeeper.alerting.config import AlertingConfig
+from watchkeeper.cluster.config import ClusterConfig
 from watchkeeper.collect.registry import CheckConfig
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
@@ -77,6 +78,10 @@ class WatchkeeperConfig(StrictModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    cluster: ClusterConfig = Field(
+        default_factory=ClusterConfig,
+        description="several instances on one PostgreSQL (on whenever state.backend is postgres)",
+    )
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
     services: list[ServiceConfig] = Field(default_factory=list)
     rule_files: list[str] = Field(
@@ -98,3 +103,12 @@ class WatchkeeperConfig(StrictModel):
 
     def service(self, name: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.name == name), None)
+
+    @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> WatchkeeperConfig:
+        if "cluster" in self.model_fields_set and self.state.backend != "postgres":
+            raise ValueError(
+                "cluster: several instances share their state in PostgreSQL; set "
+                "state.backend: postgres with a dsn, or remove the cluster section"
+            )
+        return self
