@@ -181,3 +181,30 @@ def test_version_prints_the_version() -> None:
     result = CliRunner().invoke(cli, ["version"])
     assert result.exit_code == 0
     assert result.output.startswith("watchkeeper ")
+
+
+def test_a_receiver_that_cannot_be_built_is_reported_at_its_channel() -> None:
+    text = """alerting:
+  route: {receiver: r}
+  receivers:
+    - name: r
+      email_configs:
+        - to: oncall@example.org
+"""
+    assert problems(text) == [
+        "watchkeeper.yaml:6: alerting.receivers[0].email_configs[0].smarthost: set the SMTP "
+        "server as host:port, here or as smtp_smarthost in alerting.global"
+    ]
+
+
+def test_alertmanager_global_smtp_settings_fill_the_receivers() -> None:
+    text = """alerting:
+  global: {smtp_smarthost: 'smtp.example.org:587', smtp_from: 'watchkeeper@example.org'}
+  route: {receiver: r}
+  receivers:
+    - name: r
+      email_configs:
+        - to: oncall@example.org
+"""
+    cfg = load_config_text(text, env={}).config
+    assert cfg.alerting.route.receiver == "r"

@@ -387,8 +387,8 @@ def test_receiver_problems_lists_every_unbuildable_integration_with_its_location
         ]
     )
     assert problems == [
-        "alerting.receivers[0].email_configs[0].smarthost: set the SMTP server as host:port "
-        "(Alertmanager's global smtp_smarthost is not read)",
+        "alerting.receivers[0].email_configs[0].smarthost: set the SMTP server as host:port, "
+        "here or as smtp_smarthost in alerting.global",
         "alerting.receivers[1].slack_configs[0]: set api_url (an incoming webhook URL) or "
-        "app_token (a bot token with channel); Alertmanager's global slack_api_url is not read",
+        "app_token (a bot token with channel), here or as slack_api_url in alerting.global",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from watchkeeper.alerting.config import semantic_problems as alerting_problems
 from watchkeeper.config.model import WatchkeeperConfig
-from watchkeeper.config.yamlsource import Path_
+from watchkeeper.config.yamlsource import Path_, parse_path
 
 Problems = list[tuple[Path_, str]]
 
@@ -51,6 +51,23 @@ def checks(cfg: WatchkeeperConfig) -> Problems:
     return semantic_problems(cfg)
 
 
+def receivers(cfg: WatchkeeperConfig) -> Problems:
+    """Receivers the notification channels cannot be built from (bad URLs, missing keys),
+    with Alertmanager's ``global`` defaults applied first."""
+    from watchkeeper.notify.amglobals import receivers_with_global
+    from watchkeeper.notify.registry import receiver_problems
+
+    try:
+        effective = receivers_with_global(cfg.alerting.receivers, cfg.alerting.global_)
+    except ValueError as exc:
+        return [(("alerting", "global"), str(exc))]
+    out: Problems = []
+    for text in receiver_problems(effective):
+        where, sep, message = text.partition(": ")
+        out.append((parse_path(where), message) if sep else (("alerting", "receivers"), text))
+    return out
+
+
 def alerting(cfg: WatchkeeperConfig) -> Problems:
     return [(("alerting", *path), msg) for path, msg in alerting_problems(cfg.alerting)]
 
@@ -82,4 +99,4 @@ def reports(cfg: WatchkeeperConfig) -> Problems:
     return semantic_problems(cfg)
 
 
-CHECKS = (services, checks, alerting, status_page, slos, anomaly_rules, reports)
+CHECKS = (services, checks, alerting, receivers, status_page, slos, anomaly_rules, reports)

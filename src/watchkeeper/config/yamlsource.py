@@ -64,6 +64,14 @@ def format_path(path: Path_) -> str:
     return out
 
 
+_PATH_PART_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> Path_:
+    """The inverse of :func:`format_path`: ``a.b[0].c`` -> ``("a", "b", 0, "c")``."""
+    return tuple(int(index) if index else name for name, index in _PATH_PART_RE.findall(text))
+
+
 def problem(pos: Position | None, path: Path_, message: str) -> str:
     """One problem line: ``file:line: field.path: message``."""
     where = f"{pos}: " if pos else ""

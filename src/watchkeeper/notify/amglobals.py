@@ -97,3 +97,18 @@ def _fill(channel: str, config: StrictModel, values: Mapping[str, Any]) -> Stric
     except ValueError as exc:
         keys = ", ".join(mapping[f] for f in mapping if f not in config.model_fields_set)
         raise ValueError(f"global {keys}: {exc}") from None
+
+
+def receivers_with_global(
+    receivers: Sequence[ReceiverConfig], global_model: StrictModel | None
+) -> list[ReceiverConfig]:
+    """:func:`apply_globals` with the validated ``alerting.global`` section (its secret
+    files are already read; its values are passed as they are, secrets unrevealed)."""
+    if global_model is None:
+        return list(receivers)
+    values = {
+        name: value
+        for name in type(global_model).model_fields
+        if (value := getattr(global_model, name)) is not None
+    }
+    return apply_globals(receivers, values)

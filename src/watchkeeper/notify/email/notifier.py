@@ -67,11 +67,13 @@ class EmailNotifier(BaseNotifier):
     def __init__(self, config: EmailConfig, ctx: NotifierContext, *, where: str) -> None:
         if not config.smarthost:
             raise ConfigError(
-                f"{where}.smarthost: set the SMTP server as host:port (Alertmanager's global "
-                "smtp_smarthost is not read)"
+                f"{where}.smarthost: set the SMTP server as host:port, here or as "
+                "smtp_smarthost in alerting.global"
             )
         if not config.from_:
-            raise ConfigError(f"{where}.from: set the sender address")
+            raise ConfigError(
+                f"{where}.from: set the sender address, here or as smtp_from in alerting.global"
+            )
         try:
             self.host, self.port = split_hostport(config.smarthost)
         except ValueError as exc:

@@ -43,8 +43,8 @@ class OpsGenieNotifier(BaseNotifier):
     def __init__(self, config: OpsGenieConfig, ctx: NotifierContext, *, where: str) -> None:
         if config.api_key is None:
             raise ConfigError(
-                f"{where}: api_key (or api_key_file) is required; Alertmanager's global "
-                "opsgenie_api_key is not read"
+                f"{where}: api_key (or api_key_file) is required, here or as "
+                "opsgenie_api_key in alerting.global"
             )
         super().__init__(config, ctx, where=where, secrets=[config.api_key.reveal()])
         self.cfg = config

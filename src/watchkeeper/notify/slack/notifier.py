@@ -83,7 +83,7 @@ class SlackNotifier(BaseNotifier):
         if not config.api_url and not config.app_token:
             raise ConfigError(
                 f"{where}: set api_url (an incoming webhook URL) or app_token (a bot token "
-                "with channel); Alertmanager's global slack_api_url is not read"
+                "with channel), here or as slack_api_url in alerting.global"
             )
         secrets = [s.reveal() for s in (config.api_url, config.app_token) if s]
         super().__init__(config, ctx, where=where, secrets=secrets)
