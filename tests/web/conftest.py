@@ -8,8 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from watchkeeper.alerting.model import AlertInput
 from watchkeeper.config.loader import load_config_text
-from watchkeeper.runtime.app import Runtime
+from watchkeeper.core.labels import Labels
+from watchkeeper.runtime.app import Runtime, RuntimeOptions
+from watchkeeper.security.permissions import Role
+from watchkeeper.security.principal import system_principal
 from watchkeeper.web.app import create_app
 
 CONFIG = """
@@ -47,3 +51,94 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+# --- a richer stack for the page, status and matrix tests ------------------------------
+
+RULES = """
+groups:
+  - name: backend
+    interval: 1s
+    rules:
+      - alert: BackendSlowBuild
+        expr: vector(1)
+        for: 1h
+        labels: {service: backend, severity: warning}
+        annotations: {summary: "the build is slow"}
+"""
+
+FULL_CONFIG = """
+storage: {{path: {data}}}
+security: {{anonymous_role: null, argon2: {{time_cost: 1, memory_cost: 64, parallelism: 1}}}}
+rule_files: [{rules}]
+services:
+  - name: backend
+    display_name: Backend API
+    description: internal quote service on render
+    checks:
+      - type: http
+        url: http://127.0.0.1:9/health
+  - name: frontend
+    checks:
+      - type: http
+        url: http://127.0.0.1:9/
+  - name: secret-internal
+    checks:
+      - type: http
+        url: http://127.0.0.1:9/internal
+status_page:
+  title: Insurance Navigator status
+  services: [frontend, backend]
+alerting:
+  route:
+    receiver: hook
+    group_wait: 0s
+    group_by: [alertname, service]
+    escalation_policy: page-team
+  receivers:
+    - name: hook
+      webhook_configs: [{{url: "http://127.0.0.1:9/hook"}}]
+    - name: alice
+      webhook_configs: [{{url: "http://127.0.0.1:9/alice"}}]
+    - name: bob
+      webhook_configs: [{{url: "http://127.0.0.1:9/bob"}}]
+  escalation_policies:
+    - name: page-team
+      levels:
+        - {{receivers: [primary], after: 10m}}
+        - {{receivers: [bob], after: 20m}}
+  oncall_rotations:
+    - name: primary
+      members: [alice, bob]
+      handoff: daily
+      start: 2024-01-01T09:00:00Z
+"""
+
+ROLES = ("viewer", "operator", "admin")
+
+
+def make_full_runtime(tmp_path: Path, options: RuntimeOptions | None = None) -> Runtime:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(RULES, encoding="utf-8")
+    text = FULL_CONFIG.format(data=tmp_path / "data", rules=rules)
+    return Runtime(load_config_text(text, base_dir=tmp_path), options)
+
+
+def role_tokens(rt: Runtime) -> dict[str, str]:
+    """One API token per role, created through the token store."""
+    out = {}
+    with rt.db.begin() as conn:
+        for role in ROLES:
+            plaintext, _ = rt.security.tokens.create(
+                conn, system_principal("tests"), f"{role} token", Role(role)
+            )
+            out[role] = plaintext
+    return out
+
+
+def firing_alert(name: str, service: str, severity: str = "critical", **labels: str) -> AlertInput:
+    return AlertInput(
+        labels=Labels({"alertname": name, "service": service, "severity": severity, **labels}),
+        annotations={"summary": f"{name} on {service}", "description": "internal detail"},
+        starts_at=0.0,
+    )
