@@ -200,17 +200,17 @@ class UptimeReporter:
             return []
 
     def _window(self, selector: str, start: float, end: float) -> Window:
-        rng = f"{max(1, math.ceil(end - start))}s"
-        good = self._ask(f"sum(sum_over_time({selector}[{rng}]))", end)
-        runs = self._ask(f"sum(count_over_time({selector}[{rng}]))", end)
+        rng, at = _half_open(start, end)
+        good = self._ask(f"sum(sum_over_time({selector}[{rng}]))", at)
+        runs = self._ask(f"sum(count_over_time({selector}[{rng}]))", at)
         if not runs or not good or runs[0][1] <= 0:
             return Window(start, end, None)
         return Window(start, end, min(1.0, max(0.0, good[0][1] / runs[0][1])), runs[0][1])
 
     def _source(self, service: str, start: float, end: float) -> str | None:
-        rng = f"{max(1, math.ceil(end - start))}s"
+        rng, at = _half_open(start, end)
         for metric in SOURCES:
-            if self._ask(f'count(count_over_time({metric}{{service="{service}"}}[{rng}]))', end):
+            if self._ask(f'count(count_over_time({metric}{{service="{service}"}}[{rng}]))', at):
                 return metric
         return None
 
@@ -230,8 +230,8 @@ class UptimeReporter:
         total = self._window(selector, start, end) if source else Window(start, end, None)
         checks: list[tuple[str, Window]] = []
         if source:
-            rng = f"{max(1, math.ceil(end - start))}s"
-            for labels, _ in self._ask(f"count_over_time({selector}[{rng}])", end):
+            rng, at = _half_open(start, end)
+            for labels, _ in self._ask(f"count_over_time({selector}[{rng}])", at):
                 name = (
                     labels.get("check")
                     or labels.get("instance")
@@ -267,6 +267,13 @@ class UptimeReporter:
             incidents=incidents,
             slos=list(slos),
         )
+
+
+def _half_open(start: float, end: float) -> tuple[str, float]:
+    """A range and an evaluation time that select the samples in ``[start, end)`` (a
+    range selector is closed at both ends: stop one millisecond before ``end``)."""
+    ms = max(1, math.floor((end - start) * 1000) - 1)
+    return f"{ms}ms", end - 0.001
 
 
 def _selector(labels: Labels) -> str:
