@@ -196,6 +196,21 @@ async def test_the_instance_api_without_a_token_warns(tmp_path: Path, app: FakeS
     assert "refused without a token" in result.evidence
 
 
+async def test_an_instance_that_refuses_to_list_its_checks_is_replaced_by_a_run(
+    tmp_path: Path, app: FakeServer
+) -> None:
+    inst = await start_instance(tmp_path, app, anonymous=False)
+    try:
+        result = await one(inst.loaded, CollectorsFresh, clock=FakeClock(T0 + 1))
+    finally:
+        inst.server.stop()
+        await inst.rt.stop()
+    assert result.status is Status.PASS, result.evidence
+    assert result.data["live"] is False
+    assert "did not list its checks" in result.data["source"]
+    assert "readiness.instance.token" in result.data["source"]
+
+
 async def test_self_metrics_are_parsed_from_the_instance(instance: Instance) -> None:
     result = await one(instance.loaded, SelfMetrics)
     assert result.status is Status.PASS, result.evidence

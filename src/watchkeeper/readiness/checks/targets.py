@@ -5,6 +5,9 @@ the collectors found it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from watchkeeper.collect.platform import parse_time
 from watchkeeper.collect.targets import build_targets
@@ -35,8 +38,14 @@ class TargetViews:
 
 async def target_views(ctx: CheckContext) -> TargetViews:
     scheduled = build_targets(ctx.config)
+    refused = ""
+    reported: dict[str, dict[str, Any]] | None = None
     if await ctx.instance.reachable():
-        reported = {str(item.get("key")): item for item in await ctx.instance.checks()}
+        try:
+            reported = {str(item.get("key")): item for item in await ctx.instance.checks()}
+        except (PermissionError, httpx.HTTPError, ValueError) as exc:
+            refused = f"the instance at {ctx.instance.base_url} did not list its checks: {exc}"
+    if reported is not None:
         views = []
         for st in scheduled:
             item = reported.get(st.key)
@@ -107,7 +116,7 @@ async def target_views(ctx: CheckContext) -> TargetViews:
         )
         for st in collected.push_targets
     ]
-    source = f"the validator's own run of each collector ({ctx.instance.problem})"
+    source = f"the validator's own run of each collector ({refused or ctx.instance.problem})"
     return TargetViews(source, False, views)
 
 
