@@ -128,7 +128,9 @@ class WatchkeeperReceiver:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"the Watchkeeper receiver exited; see {self._log.name}")
+                self._log.close()
+                tail = Path(self._log.name).read_text(errors="replace")[-3000:]
+                raise SystemExit(f"the Watchkeeper receiver exited:\n{tail}")
             try:
                 if token_file.exists() and httpx.get(self.url + "/healthz").status_code == 200:
                     break
@@ -220,13 +222,26 @@ def send(data_file: Path, url: str, token: str | None) -> None:
 # --- orchestration -------------------------------------------------------------------------
 
 
+def start_receiver(kind: str, workdir: Path) -> WatchkeeperReceiver | PrometheusReceiver:
+    """A fresh receiver; a start that fails (e.g. another process took the free port in
+    the meantime) is retried twice in a new directory."""
+    for attempt in range(3):
+        where = workdir / f"attempt-{attempt}"
+        where.mkdir()
+        try:
+            if kind == "watchkeeper":
+                return WatchkeeperReceiver(where)
+            return PrometheusReceiver(where)
+        except (SystemExit, RuntimeError) as exc:
+            log(f"{kind} did not start ({str(exc)[-500:]}); retrying")
+    raise SystemExit(f"{kind} did not start in three attempts")
+
+
 def trial(kind: str, data: Dataset, data_file: Path, deadline: Deadline) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"wk-bench-rw-{kind}-"))
     receiver: WatchkeeperReceiver | PrometheusReceiver
     try:
-        receiver = (
-            WatchkeeperReceiver(workdir) if kind == "watchkeeper" else PrometheusReceiver(workdir)
-        )
+        receiver = start_receiver(kind, workdir)
         try:
             time.sleep(1.0)  # let start-up work settle before counting CPU
             cpu0 = cpu_seconds(receiver.pid)
