@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from watchkeeper.collect.targets import build_targets
 from watchkeeper.config.loader import LoadedConfig
@@ -215,6 +219,43 @@ async def test_self_metrics_are_parsed_from_the_instance(instance: Instance) -> 
     result = await one(instance.loaded, SelfMetrics)
     assert result.status is Status.PASS, result.evidence
     assert result.data["metrics"] > 5
+
+
+def impostor_app() -> Starlette:
+    """Something that is not Watchkeeper answering at the instance URL (a wrong port, a
+    proxy): its /healthz works, the rest does not."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def unavailable(request: Request) -> Response:
+        return JSONResponse({"status": "unavailable", "problems": ["state database: down"]}, 503)
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse("# TYPE up gauge\nup 1\n")
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", unavailable),
+            Route("/metrics", metrics),
+        ]
+    )
+
+
+async def test_an_instance_that_is_not_ready_or_not_watchkeeper_fails(
+    tmp_path: Path, app: FakeServer
+) -> None:
+    with FakeServer(impostor_app()) as impostor:
+        loaded = write_config(tmp_path, body(app), instance=impostor.url)
+        answers = await one(loaded, InstanceAnswers)
+        metrics = await one(loaded, SelfMetrics)
+    assert answers.status is Status.FAIL
+    assert "readiness probe /readyz: HTTP 503" in answers.evidence
+    assert "not ready: state database: down" in answers.evidence
+    assert "dashboard /: HTTP 404" in answers.evidence
+    assert metrics.status is Status.FAIL
+    assert "exports 1 samples but no watchkeeper_* metric" in metrics.evidence
 
 
 async def test_instance_checks_are_skipped_when_nothing_answers(
