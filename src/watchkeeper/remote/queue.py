@@ -9,9 +9,10 @@ Layout of the queue's directory::
 
 ``put`` appends a record to the newest segment (a new segment every ``segment_bytes``);
 ``peek`` returns the oldest unsent record and ``ack`` moves the cursor past it (rewritten
-with a rename) and deletes a segment once every record in it is sent. Segments are fsynced
-at most every ``fsync_interval_s`` and when closed, so a ``kill -9`` loses nothing written
-and a power loss at most that interval. A record cut short by a crash (short or with a bad
+with a rename) and deletes a segment once every record in it is sent. A ``put`` fsyncs when
+the last fsync is ``fsync_interval_s`` old, and :meth:`sync` (the sender calls it after each
+batch) and closing fsync what is left: a ``kill -9`` loses nothing written, a power loss
+what was written since the last fsync. A record cut short by a crash (short or with a bad
 checksum) ends its segment: on open the segment is truncated there.
 
 When a ``put`` would take the queue past ``max_bytes`` the oldest segments are deleted,
@@ -247,6 +248,12 @@ class DiskQueue:
             self._reader = None
         self._sizes.pop(seq, None)
         self._segment_path(seq).unlink(missing_ok=True)
+
+    def sync(self) -> None:
+        """Fsync what was written since the last fsync."""
+        with self._lock:
+            if not self._closed and self._dirty:
+                self._sync(self._clock.monotonic())
 
     def _sync(self, now: float) -> None:
         if self._writer is not None and self._dirty:

@@ -270,13 +270,15 @@ class RemoteWriter:
             sleeper = asyncio.ensure_future(self.clock.sleep(deadline))
             waker = asyncio.ensure_future(self._wake_batcher.wait())
             try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for fut in (sleeper, waker):
                     fut.cancel()
             self._wake_batcher.clear()
             try:
                 await self.flush()
+                if sleeper in done:  # a quiet moment: fsync what busy puts left unsynced
+                    await asyncio.to_thread(self.queue.sync)
             except Exception:
                 log.exception("remote write %s: could not queue samples", self.name)
 
