@@ -8,11 +8,30 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import require
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.embedded import EmbeddedStore
 
 from .support import PushApp, push_app
+from .tsdbs import TSDBProcess, start_victoriametrics, victoriametrics_binary
+
+
+def need_vm() -> None:
+    require(
+        victoriametrics_binary() is not None,
+        "VictoriaMetrics (`victoria-metrics`)",
+        "apt-get install victoria-metrics (`.ci/run` installs it)",
+    )
+
+
+@pytest.fixture
+def vm(tmp_path: Path) -> Iterator[TSDBProcess]:
+    """A real VictoriaMetrics on a free loopback port, stopped by its PID afterwards."""
+    need_vm()
+    process = start_victoriametrics(tmp_path / "vm")
+    yield process
+    process.stop()
 
 
 @pytest.fixture

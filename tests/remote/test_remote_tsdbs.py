@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -33,34 +33,18 @@ from watchkeeper.testing.server import free_port
 from watchkeeper.tsdb.base import Sample, SeriesStore
 from watchkeeper.tsdb.embedded import EmbeddedStore
 
+from .conftest import need_vm
 from .support import metric
 from .tsdbs import (
     TSDBProcess,
     prometheus_binary,
     start_prometheus,
     start_victoriametrics,
-    victoriametrics_binary,
     vm_force_flush,
 )
 
 STEP_MS = 1000
 POINTS = 120
-
-
-def need_vm() -> None:
-    require(
-        victoriametrics_binary() is not None,
-        "VictoriaMetrics (`victoria-metrics`)",
-        "apt-get install victoria-metrics (`.ci/run` installs it)",
-    )
-
-
-@pytest.fixture
-def vm(tmp_path: Path) -> Iterator[TSDBProcess]:
-    need_vm()
-    process = start_victoriametrics(tmp_path / "vm")
-    yield process
-    process.stop()
 
 
 def dataset(end_ms: int) -> list[Sample]:
@@ -141,6 +125,7 @@ SHARED = [
 ]
 
 
+@pytest.mark.victoriametrics
 async def test_the_sender_delivers_to_victoriametrics_and_query_url_answers(
     vm: TSDBProcess, tmp_path: Path
 ) -> None:
@@ -164,6 +149,7 @@ async def test_the_sender_delivers_to_victoriametrics_and_query_url_answers(
         remote.close()
 
 
+@pytest.mark.victoriametrics
 async def test_the_series_reader_lists_and_selects_what_victoriametrics_holds(
     vm: TSDBProcess, tmp_path: Path
 ) -> None:
@@ -189,6 +175,7 @@ async def test_the_series_reader_lists_and_selects_what_victoriametrics_holds(
         remote.close()
 
 
+@pytest.mark.victoriametrics
 async def test_the_queue_survives_a_restart_while_victoriametrics_is_down_and_drains_after(
     tmp_path: Path,
 ) -> None:
@@ -220,6 +207,7 @@ async def test_the_queue_survives_a_restart_while_victoriametrics_is_down_and_dr
         vm.stop()
 
 
+@pytest.mark.prometheus
 async def test_the_sender_delivers_to_prometheus_and_rates_agree(tmp_path: Path) -> None:
     require(
         prometheus_binary() is not None,
@@ -252,6 +240,7 @@ class ListSink:
         self.alerts.extend(alerts)
 
 
+@pytest.mark.victoriametrics
 async def test_rules_and_the_query_api_read_victoriametrics_through_query_url(
     vm: TSDBProcess, tmp_path: Path
 ) -> None:
