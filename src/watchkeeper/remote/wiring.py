@@ -71,9 +71,7 @@ class RemoteStorage:
             transport=transport,
             external_labels=external_labels,
         )
-        ingest_store: SeriesStore = (
-            ForwardingStore(store, remote_write) if remote_write else store
-        )
+        ingest_store: SeriesStore = ForwardingStore(store, remote_write) if remote_write else store
         remote_query: RemotePromQL | None = None
         engine: QueryEngine
         query_store: SeriesStore
