@@ -157,8 +157,8 @@ class ShardKeeper:
     def _defer(self, key: str, now: float) -> bool:
         """Keep a target one more round when its next run is too close to hand it over."""
         status = self.scheduler.status(key)
-        if status is None or status.next_run is None:
-            return False
+        if status is None or status.next_run is None or status.interval <= self.handover_window:
+            return False  # an interval shorter than a hand-over: waiting would not help
         since = self._deferred_since.setdefault(key, now)
         if now - since > 2 * status.interval + self.handover_window:
             return False  # never ends (a target slower than its interval): let it go

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from watchkeeper.config.base import StrictModel
-from watchkeeper.core.durations import Duration
+from watchkeeper.core.durations import Duration, parse_duration
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
@@ -51,12 +51,13 @@ class ClusterConfig(StrictModel):
     )
     member_timeout: Duration = Field(
         Duration(6),
-        description="an instance silent for this long is gone: its targets move to the others",
+        description="an instance silent for this long is gone: its targets move to the others "
+        "(default 6 heartbeats)",
     )
     session_timeout: Duration = Field(
         Duration(10),
         description="PostgreSQL ends a dedicated session silent for this long (a hung or cut-off "
-        "leader), which releases the leader lock",
+        "leader), which releases the leader lock (default 10 heartbeats)",
     )
     replicate_samples: bool = Field(
         True,
@@ -65,6 +66,22 @@ class ClusterConfig(StrictModel):
         "answers queries); turn off when every instance writes to one shared TSDB "
         "(storage.remote_write) and queries it (storage.query_url)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scaled_defaults(cls, data: Any) -> Any:
+        """Timeouts not given follow a given heartbeat: 6 and 10 heartbeats."""
+        if not isinstance(data, dict) or data.get("heartbeat_interval") is None:
+            return data
+        raw = data["heartbeat_interval"]
+        try:
+            beat = parse_duration(raw) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError):
+            return data  # the field's own validation reports it
+        out = dict(data)
+        out.setdefault("member_timeout", Duration(6 * beat))
+        out.setdefault("session_timeout", Duration(10 * beat))
+        return out
 
     @field_validator("instance_id")
     @classmethod

@@ -42,6 +42,16 @@ def libpq_dsn(dsn: str) -> str:
     return dsn
 
 
+async def _execute(
+    conn: psycopg.AsyncConnection[tuple[Any, ...]],
+    sql: str,
+    params: dict[str, Any] | None,
+    fetch: bool,
+) -> list[tuple[Any, ...]]:
+    cur = await conn.execute(sql, params)
+    return list(await cur.fetchall()) if fetch else []
+
+
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
     """What an instance says about itself in the member list."""
@@ -90,6 +100,7 @@ class ClusterSession:
         self.backend_pid = 0
         self.backend_start = 0.0
         self.holds_lock = False
+        self._abandoned: set[asyncio.Future[None]] = set()
 
     @property
     def is_open(self) -> bool:
@@ -146,14 +157,43 @@ class ClusterSession:
         conn = self._conn
         if conn is None or conn.closed:
             raise ClusterSessionError("the cluster session is not open")
+        work = asyncio.ensure_future(_execute(conn, sql, params, fetch))
         try:
-            async with asyncio.timeout(self.check_timeout):
-                cur = await conn.execute(sql, params)
-                return list(await cur.fetchall()) if fetch else []
-        except (psycopg.Error, TimeoutError, OSError) as exc:
-            what = "timed out" if isinstance(exc, TimeoutError) else str(exc).strip()
+            done, _ = await asyncio.wait({work}, timeout=self.check_timeout)
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        if work not in done:
+            # No answer in time. Cancelling a query waits for the server (which may be
+            # the one not answering), so the connection is abandoned at once and closed
+            # once psycopg has given up on it.
+            work.cancel()
+            self._abandon(conn, work)
+            raise ClusterSessionError(
+                f"cluster session failed: no answer within {self.check_timeout:g}s"
+            )
+        try:
+            return work.result()
+        except (psycopg.Error, OSError) as exc:
             await self.close()
-            raise ClusterSessionError(f"cluster session failed: {what}") from None
+            raise ClusterSessionError(f"cluster session failed: {str(exc).strip()}") from None
+
+    def _abandon(
+        self, conn: psycopg.AsyncConnection[tuple[Any, ...]], work: asyncio.Future[Any]
+    ) -> None:
+        if self._conn is conn:
+            self._conn = None
+            self.holds_lock = False
+
+        async def close_later() -> None:
+            with contextlib.suppress(BaseException):
+                await work
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+        task = asyncio.ensure_future(close_later())
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
 
     async def _one(self, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
         rows = await self._run(sql, params)
