@@ -6,13 +6,14 @@ drawn by uPlot from the Prometheus-compatible query API."""
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 from watchkeeper.alerting.history import HistoryEvent
 from watchkeeper.core.errors import NotFoundError, WatchkeeperError
@@ -21,7 +22,8 @@ from watchkeeper.readiness.store import ReadinessStore
 from watchkeeper.rules.alerting_rule import AlertingRule
 from watchkeeper.rules.group import RuleGroup
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.pages_base import ago, install_filters, page_guard, render
+from watchkeeper.web.deps import public
+from watchkeeper.web.pages_base import MAX_ID, ago, install_filters, page_guard, render
 from watchkeeper.web.pages_readiness import latest_for_service
 from watchkeeper.web.views import service_summaries, service_summary
 
@@ -33,6 +35,7 @@ __all__ = ["RANGES", "DemoPanel", "ago", "pages_router"]
 RANGES = (("900", "15 minutes"), ("3600", "1 hour"), ("21600", "6 hours"), ("86400", "1 day"))
 MAX_ROWS = 500
 LOG_ROWS = 100
+FAVICON = pathlib.Path(__file__).parent / "static" / "favicon.svg"
 
 
 class DemoPanel(Protocol):
@@ -86,6 +89,10 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     install_filters(templates, rt.clock)
     readiness = ReadinessStore(rt.db)
+
+    @router.get("/favicon.ico", dependencies=[Depends(public("the site icon browsers ask for"))])
+    def favicon() -> Response:
+        return FileResponse(FAVICON, media_type="image/svg+xml")
 
     @router.get("/", dependencies=[Depends(page_guard(Permission.SERVICES_READ))])
     def overview(request: Request) -> Response:
@@ -176,7 +183,7 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         request: Request,
         receiver: str | None = None,
         outcome: str | None = None,
-        before: Annotated[int | None, Query(ge=1)] = None,
+        before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     ) -> Response:
         wanted = AttemptOutcome(outcome) if outcome in set(AttemptOutcome) else None
         page = rt.notify.log.query(
@@ -202,7 +209,7 @@ def pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         "/notifications/deliveries/{delivery_id}",
         dependencies=[Depends(page_guard(Permission.NOTIFICATIONS_READ))],
     )
-    def delivery(request: Request, delivery_id: int) -> Response:
+    def delivery(request: Request, delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
         try:
             found = rt.notify.outbox.get(delivery_id)
         except NotFoundError:
