@@ -11,6 +11,7 @@ from watchkeeper.cluster.config import ClusterConfig
 from watchkeeper.collect.registry import CheckConfig
 from watchkeeper.config.base import StrictModel
 from watchkeeper.core.durations import Duration
+from watchkeeper.notify.settings import NotifySettings
 from watchkeeper.quality.config import ReportsConfig
 from watchkeeper.readiness.config import ReadinessConfig
 from watchkeeper.rules.anomaly import AnomalyRuleEntry
@@ -88,6 +89,10 @@ class WatchkeeperConfig(StrictModel):
         default_factory=list, description="Prometheus rule files (globs, relative to this file)"
     )
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings,
+        description="delivery: retries, backoff, concurrency and rate limits of the channels",
+    )
     status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     readiness: ReadinessConfig = Field(default_factory=ReadinessConfig)

@@ -99,4 +99,20 @@ def reports(cfg: WatchkeeperConfig) -> Problems:
     return semantic_problems(cfg)
 
 
-CHECKS = (services, checks, alerting, receivers, status_page, slos, anomaly_rules, reports)
+def readiness(cfg: WatchkeeperConfig) -> Problems:
+    from watchkeeper.readiness.config import semantic_problems
+
+    return semantic_problems(cfg)
+
+
+CHECKS = (
+    services,
+    checks,
+    alerting,
+    receivers,
+    status_page,
+    readiness,
+    slos,
+    anomaly_rules,
+    reports,
+)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from watchkeeper.core.enums import DeliveryStatus, NotificationEvent
 from watchkeeper.core.errors import DeliveryFailure, NotFoundError
@@ -28,7 +28,7 @@ from watchkeeper.notify.records import AttemptOutcome
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.notify.testmsg import make_test_message
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import Principal, require
+from watchkeeper.web.deps import MAX_ROW_ID, Principal, require
 
 MAX_WAIT = 30.0
 
@@ -125,7 +125,9 @@ def build_router(
         test: bool | None = None,
         since: float | None = Query(None, description="unix seconds"),
         until: float | None = Query(None, description="unix seconds"),
-        before: int | None = Query(None, description="cursor: next_before of the last page"),
+        before: int | None = Query(
+            None, ge=0, le=MAX_ROW_ID, description="cursor: next_before of the last page"
+        ),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         """Deliveries (one per channel integration), newest first."""
@@ -146,7 +148,9 @@ def build_router(
         return {"items": [d.to_dict() for d in page.items], "next_before": page.next_before}
 
     @router.get("/deliveries/{delivery_id}", dependencies=read)
-    async def get_delivery(delivery_id: int) -> dict[str, Any]:
+    async def get_delivery(
+        delivery_id: Annotated[int, Path(ge=0, le=MAX_ROW_ID)],
+    ) -> dict[str, Any]:
         try:
             delivery = await asyncio.to_thread(service.outbox.get, delivery_id)
         except NotFoundError as exc:
@@ -167,7 +171,7 @@ def build_router(
         test: bool | None = None,
         since: float | None = None,
         until: float | None = None,
-        before: int | None = None,
+        before: int | None = Query(None, ge=0, le=MAX_ROW_ID),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         """The delivery log: every attempt, newest first."""

@@ -31,8 +31,11 @@ from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import Clock, SystemClock
 from watchkeeper.core.errors import ConfigError, StorageError
 from watchkeeper.core.labels import Labels
+from watchkeeper.notify.amglobals import receivers_with_global
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.promql import Engine, Scalar, Vector, referenced_metrics
+from watchkeeper.readiness.schedule import ReadinessScheduler
+from watchkeeper.readiness.service import ReadinessService
 from watchkeeper.rules.alerting_rule import Transition
 from watchkeeper.rules.anomaly import AnomalyRunner, AnomalyStateStore
 from watchkeeper.rules.group import RuleGroup
@@ -135,8 +138,9 @@ class Runtime:
         external_url = cfg.server.base_url()
         self.notify = NotifyService.build(
             state_db,
-            cfg.alerting.receivers,
+            receivers_with_global(cfg.alerting.receivers, cfg.alerting.global_),
             clock=clock,
+            settings=cfg.notify,
             external_url=external_url,
             registry=self.registry,
             transport=self.options.http_transport,
@@ -168,6 +172,16 @@ class Runtime:
         except ConfigError:
             box = None  # no key configured: storing secrets through the API is refused
         self.security: SecurityServices = build_security(security_config(cfg), clock=clock, box=box)
+        self.readiness = ReadinessService(
+            self.db,
+            lambda: self.loaded,
+            clock=clock,
+            transport=self.options.http_transport,
+            env=self.options.env,
+        )
+        self.readiness_schedule = ReadinessScheduler(
+            self.readiness, lambda: self.config, clock=clock, outbox=self.notify.outbox
+        )
 
     def new_anomaly_runner(self, cfg: WatchkeeperConfig) -> AnomalyRunner:
         """The anomaly rules' runner, its learnt state restored from the database."""
@@ -219,6 +233,7 @@ class Runtime:
             await self.alerts_live.start()
             await self.rules.start()
             await self.scheduler.start(build_targets(self.config))
+            await self.readiness_schedule.start()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="housekeeping")
         self._started = True
         log.info(
@@ -243,6 +258,7 @@ class Runtime:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
+            await self.readiness_schedule.stop()
             await self.scheduler.stop()
             if self.cluster is None or self.cluster.leading:
                 await self.rules.stop()
@@ -272,7 +288,10 @@ class Runtime:
                 )
             else:  # applied when this instance is elected
                 self.cluster.pending_alerting = True
-            self.notify.reload(cfg.alerting.receivers, external_url=cfg.server.base_url())
+            self.notify.reload(
+                receivers_with_global(cfg.alerting.receivers, cfg.alerting.global_),
+                external_url=cfg.server.base_url(),
+            )
             self.rules.options = self._rule_options(cfg)
             self.anomaly.load(cfg.anomaly_rules, float(cfg.global_.evaluation_interval))
             self.rules.load(groups)

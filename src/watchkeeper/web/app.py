@@ -16,9 +16,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from watchkeeper import __version__
+from watchkeeper.alerting.api import alerting_routers
 from watchkeeper.cluster.api import cluster_router
 from watchkeeper.collect.heartbeat.api import heartbeat_router
+from watchkeeper.notify.api import build_router as notify_router
 from watchkeeper.promql.api import build_router as prometheus_router
+from watchkeeper.readiness.api import build_router as readiness_router
 from watchkeeper.web.api import api_router, ops_router
 from watchkeeper.web.auth import WebAuth, install_auth
 from watchkeeper.web.deps import public, unguarded_routes
@@ -130,6 +133,10 @@ def create_app(rt: Runtime) -> FastAPI:
     )
     auth = WebAuth(db=rt.db, security=rt.security)
     app.include_router(security_api_router(auth))
+    for router in alerting_routers(rt.alerts):
+        app.include_router(router)
+    app.include_router(notify_router(rt.notify, external_url=rt.config.server.base_url()))
+    app.include_router(readiness_router(rt.readiness))
     app.include_router(pages_router(rt, templates))
     app.include_router(alerts_pages_router(rt, templates))
     app.include_router(silences_pages_router(rt, templates))

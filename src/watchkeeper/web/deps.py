@@ -33,6 +33,10 @@ __all__ = [
     "unguarded_routes",
 ]
 
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a database row can have. Id and cursor parameters are bounded by it, so
+a client's huge number is a 422, never a database overflow."""
+
 
 def current_principal(request: Request) -> Principal:
     principal = getattr(request.state, "principal", None)

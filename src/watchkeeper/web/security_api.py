@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -23,7 +23,7 @@ from watchkeeper.security.permissions import Permission, Role, parse_permissions
 from watchkeeper.security.principal import Principal
 from watchkeeper.security.users import User
 from watchkeeper.web.auth import WebAuth, remote_addr
-from watchkeeper.web.deps import require
+from watchkeeper.web.deps import MAX_ROW_ID, require
 
 T = TypeVar("T")
 
@@ -208,7 +208,7 @@ def security_api_router(auth: WebAuth, *, prefix: str = "/api/v1") -> APIRouter:
 
     @router.delete("/tokens/{token_id}", summary="Revoke an API token")
     def revoke_token(
-        token_id: int,
+        token_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
         principal: Annotated[Principal, Depends(require(Permission.TOKENS_WRITE))],
         request: Request,
     ) -> dict[str, Any]:
@@ -264,7 +264,9 @@ def security_api_router(auth: WebAuth, *, prefix: str = "/api/v1") -> APIRouter:
     def list_audit(
         _: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before_seq: Annotated[int | None, Query(ge=1, description="page: rows before this")] = None,
+        before_seq: Annotated[
+            int | None, Query(ge=1, le=MAX_ROW_ID, description="page: rows before this")
+        ] = None,
         actor: str | None = None,
         action: str | None = None,
         target: str | None = None,

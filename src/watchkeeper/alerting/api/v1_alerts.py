@@ -16,7 +16,7 @@ from watchkeeper.alerting.manager import AlertManager
 from watchkeeper.core.durations import Duration
 from watchkeeper.core.labels import Matcher
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import Principal, require
+from watchkeeper.web.deps import MAX_ROW_ID, Principal, require
 
 
 class AlertStatusFilter(StrEnum):
@@ -117,7 +117,7 @@ def alerts_router(manager: AlertManager) -> APIRouter:
         event: Annotated[list[HistoryEvent] | None, Query()] = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        before_id: int | None = None,
+        before_id: int | None = Query(None, ge=0, le=MAX_ROW_ID),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         entries = manager.history.query(
@@ -144,7 +144,7 @@ def alerts_router(manager: AlertManager) -> APIRouter:
     @router.get("/{fingerprint}/history", dependencies=[read])
     async def alert_history(
         fingerprint: str,
-        before_id: int | None = None,
+        before_id: int | None = Query(None, ge=0, le=MAX_ROW_ID),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         entries = manager.history.query(fingerprint=fingerprint, before_id=before_id, limit=limit)

@@ -29,7 +29,12 @@ def heartbeat_router(
         key = book.ping(token, now, kind)
         if key is None:
             return JSONResponse(
-                {"status": "error", "error": "unknown heartbeat token; check the ping URL"},
+                {
+                    "error": {
+                        "code": "not_found",
+                        "message": "unknown heartbeat token; check the ping URL",
+                    }
+                },
                 status_code=404,
             )
         return JSONResponse({"status": "ok", "check": key, "kind": kind.value, "at": rfc3339(now)})
