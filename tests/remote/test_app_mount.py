@@ -1,6 +1,6 @@
-"""The push routers mounted on the real web app (as the integrator will): deny by default
-holds, the OpenAPI description lists them, and a push with a scoped token goes through
-the app's authentication and security middleware into the runtime's store."""
+"""The push routers as the real web app mounts them: deny by default holds, the OpenAPI
+description lists them, and a push with a scoped token goes through the app's
+authentication and security middleware into the runtime's store."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import pytest
 
 from watchkeeper.config.loader import load_config_text
 from watchkeeper.core.labels import Matcher
-from watchkeeper.remote.api import remote_write_router, text_push_router
-from watchkeeper.remote.wiring import RemoteStorage
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.security.permissions import Permission, Role
 from watchkeeper.security.principal import system_principal
@@ -39,16 +37,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 async def test_mounted_push_routes_need_metrics_write_and_store_into_the_runtime(
     runtime: Runtime,
 ) -> None:
-    remote = RemoteStorage.build(
-        runtime.config.storage,
-        store=runtime.store,
-        data_dir=runtime.data_dir,
-        clock=runtime.clock,
-        registry=runtime.registry,
-    )
     app = create_app(runtime)
-    app.include_router(remote_write_router(remote.push))
-    app.include_router(text_push_router(remote.push))
     assert unguarded_routes(app, allow={"/static"}) == []
     guards = {
         g.path: g.permissions for g in route_guards(app) if "/write" in g.path or "import" in g.path

@@ -36,7 +36,7 @@ from watchkeeper.promql.api_params import (
     required_time,
 )
 from watchkeeper.promql.api_views import AlertsProvider, MetadataProvider, RulesProvider
-from watchkeeper.promql.engine import Engine
+from watchkeeper.promql.protocol import QueryEngine
 from watchkeeper.promql.values import Result
 from watchkeeper.security.permissions import Permission
 from watchkeeper.tsdb.base import SeriesStore
@@ -110,7 +110,7 @@ async def read_params(request: Request) -> dict[str, list[str]]:
 class _Api:
     def __init__(
         self,
-        engine: Engine,
+        engine: QueryEngine,
         store: SeriesStore,
         clock: Clock,
         rules: RulesProvider | None,
@@ -277,7 +277,7 @@ def _int_param(params: Params, name: str) -> int:
 
 
 def build_router(
-    engine: Engine,
+    engine: QueryEngine,
     store: SeriesStore,
     *,
     clock: Clock | None = None,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,44 +38,12 @@ from watchkeeper.core.errors import (
 )
 from watchkeeper.core.labels import Labels
 from watchkeeper.promql.ast import parse
+from watchkeeper.promql.protocol import QueryEngine
 from watchkeeper.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 from watchkeeper.remote.config import RemoteQueryConfig
 from watchkeeper.remote.errors import RemoteQueryError
 
-
-class QueryEngine(Protocol):
-    """What rules, the dashboard and the Prometheus query API need from an engine; the
-    embedded :class:`~watchkeeper.promql.Engine` and :class:`RemotePromQL` both fit."""
-
-    clock: Clock
-
-    def instant(
-        self, expr: str, at_s: float | None = None, *, timeout_s: float | None = None
-    ) -> Result: ...
-
-    def instant_ms(self, expr: str, at_ms: int, *, timeout_s: float | None = None) -> Result: ...
-
-    def samples(self, expr: str, at_s: float) -> list[tuple[Labels, float]]: ...
-
-    def range(
-        self,
-        expr: str,
-        start_s: float,
-        end_s: float,
-        step_s: float,
-        *,
-        timeout_s: float | None = None,
-    ) -> Matrix: ...
-
-    def range_ms(
-        self,
-        expr: str,
-        start_ms: int,
-        end_ms: int,
-        step_ms: int,
-        *,
-        timeout_s: float | None = None,
-    ) -> Matrix: ...
+__all__ = ["QueryEngine", "RemotePromQL"]
 
 
 def seconds(ms: int) -> str:

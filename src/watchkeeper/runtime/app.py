@@ -33,9 +33,10 @@ from watchkeeper.core.errors import ConfigError, StorageError
 from watchkeeper.core.labels import Labels
 from watchkeeper.notify.amglobals import receivers_with_global
 from watchkeeper.notify.service import NotifyService
-from watchkeeper.promql import Engine, Scalar, Vector, referenced_metrics
+from watchkeeper.promql import Scalar, Vector, referenced_metrics
 from watchkeeper.readiness.schedule import ReadinessScheduler
 from watchkeeper.readiness.service import ReadinessService
+from watchkeeper.remote.wiring import RemoteStorage
 from watchkeeper.rules.alerting_rule import Transition
 from watchkeeper.rules.anomaly import AnomalyRunner, AnomalyStateStore
 from watchkeeper.rules.group import RuleGroup
@@ -86,13 +87,25 @@ class Runtime:
         if clustered:
             upgrade_locked(self.db)  # instances starting together migrate once
         storage = cfg.storage.model_copy(update={"path": str(self.data_dir)})
-        self.store = EmbeddedStore.open(storage, clock=self.clock, registry=self.registry)
+        self.embedded = EmbeddedStore.open(storage, clock=self.clock, registry=self.registry)
         try:
+            # remote write (what is appended is also sent on) and query_url (a remote
+            # TSDB answers PromQL): without them, the embedded store and engine themselves
+            self.remote = RemoteStorage.build(
+                cfg.storage,
+                store=self.embedded,
+                data_dir=self.data_dir,
+                clock=self.clock,
+                registry=self.registry,
+                transport=self.options.http_transport,
+                external_labels=cfg.global_.external_labels,
+            )
+            self.store = self.remote.ingest_store
             # cluster mode (several instances on one PostgreSQL): see runtime/cluster.py
             self.cluster: ClusterMember | None = ClusterMember(self) if clustered else None
             self._build(cfg)
         except BaseException:
-            self.store.close()
+            self.embedded.close()
             self.db.dispose()
             raise
         self._started = False
@@ -120,7 +133,7 @@ class Runtime:
         # leader-owned state is written through the fence; appends also go to the peers
         state_db = cluster.leader_db if cluster is not None else self.db
         ingest = cluster.store if cluster is not None else self.store
-        self.engine = Engine(self.store, clock=clock)
+        self.engine = self.remote.engine
         self.http = httpx.AsyncClient(
             transport=self.options.http_transport,
             follow_redirects=False,
@@ -203,6 +216,7 @@ class Runtime:
             default_interval=float(cfg.global_.evaluation_interval),
             resend_delay=self.options.resend_delay,
             min_event_spacing=self.options.min_event_spacing,
+            event_driven=self.remote.event_driven,
             external_labels=dict(cfg.global_.external_labels),
             external_url=cfg.server.base_url(),
         )
@@ -225,6 +239,7 @@ class Runtime:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.remote.start()
         if self.cluster is not None:  # the leader's work starts when this one is elected
             await self.scheduler.start()
             await self.cluster.start(build_targets(self.config))
@@ -265,11 +280,12 @@ class Runtime:
                 self.anomaly.save()
                 await self.alerts_live.stop()
             await self.notify.stop()
+            await self.remote.stop()
             if self.cluster is not None:  # after the leader's last writes: leave, unlock
                 await self.cluster.stop()
             self._started = False
         await self.http.aclose()
-        self.store.close()
+        self.embedded.close()
         self.db.dispose()
 
     async def reload(self, loaded: LoadedConfig | None = None) -> None:

@@ -22,6 +22,7 @@ from watchkeeper.collect.heartbeat.api import heartbeat_router
 from watchkeeper.notify.api import build_router as notify_router
 from watchkeeper.promql.api import build_router as prometheus_router
 from watchkeeper.readiness.api import build_router as readiness_router
+from watchkeeper.remote.api import remote_write_router, text_push_router
 from watchkeeper.web.api import api_router, ops_router
 from watchkeeper.web.auth import WebAuth, install_auth
 from watchkeeper.web.deps import public, unguarded_routes
@@ -117,8 +118,8 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(api_router(rt))
     app.include_router(
         prometheus_router(
-            rt.engine,
-            rt.store,
+            rt.engine,  # the embedded or the remote engine
+            rt.remote.query_store,
             clock=rt.clock,
             rules_provider=rt.rule_views,
             alerts_provider=rt.rule_views,
@@ -137,6 +138,8 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(router)
     app.include_router(notify_router(rt.notify, external_url=rt.config.server.base_url()))
     app.include_router(readiness_router(rt.readiness))
+    app.include_router(remote_write_router(rt.remote.push))
+    app.include_router(text_push_router(rt.remote.push))
     app.include_router(pages_router(rt, templates))
     app.include_router(alerts_pages_router(rt, templates))
     app.include_router(silences_pages_router(rt, templates))
