@@ -1,0 +1,229 @@
+"""Alert quality measured on the demo: the simulated Insurance Navigator stack runs with
+its rule packs, the demo rules, an SLO (backend availability) and an anomaly rule (backend
+p95 latency), incidents are injected on a schedule, and every resolved alert is labelled
+against that schedule (the ground truth) with the label store, then scored with the same
+code the dashboard uses.
+
+Labelling (automatic, from the injected-incident log, not by a person):
+
+* an alert is related to an injected incident when it fired between the incident's start
+  and 90 s after it healed and carries a service the incident breaks
+  (latency spike, 5xx burst: backend; frontend down: frontend; failed deploy: frontend, ci);
+* the first related alert of each rule for an incident is ``actionable``; a later firing
+  of the same rule for the same incident is ``duplicate``;
+* an alert related to no injected incident is ``noise``.
+
+Prints per rule and overall: incidents, precision, false-positive share, duplicates,
+MTTR; and the recall (injected incidents that got at least one actionable alert) with the
+detection delay.
+
+    .venv/bin/python bench/alert_quality_demo.py [--seconds 900] [--period 110]
+
+Bounded: the run stops after --seconds (at most 3600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from watchkeeper.config.loader import load_config
+from watchkeeper.core.clock import SystemClock
+from watchkeeper.demo.config import DemoPorts, demo_config
+from watchkeeper.demo.incidents import IncidentRecord
+from watchkeeper.demo.stack import DemoStack
+from watchkeeper.quality.incidents import Incident
+from watchkeeper.quality.labels import Verdict
+from watchkeeper.quality.metrics import overall, rule_quality
+from watchkeeper.quality.service import build_report_service
+from watchkeeper.runtime.app import Runtime
+from watchkeeper.runtime.server import Server
+from watchkeeper.security.principal import system_principal
+
+GRACE = 90.0
+SERVICES = {
+    "Backend latency spike": {"backend"},
+    "Burst of 5xx": {"backend"},
+    "Frontend down": {"frontend"},
+    "Failed production deploy": {"frontend", "ci"},
+}
+EXTRA = """
+slos:
+  - name: backend-availability
+    service: backend
+    objective: 99
+    sli:
+      events:
+        bad: http_requests_total{service="backend", path="/api/quote", status=~"5.."}
+        total: http_requests_total{service="backend", path="/api/quote"}
+anomaly_rules:
+  - name: QuoteLatencyAnomaly
+    expr: service:quote_duration_seconds:p95_20s{service="backend"}
+    interval: 5s
+    params: {history: 360, warmup: 60}
+    labels: {severity: warning}
+"""
+
+
+def free_port_block(size: int = 8) -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        ok = base + size < 65000
+        for port in range(base, base + size):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def label(incidents: list[Incident], injected: list[IncidentRecord]) -> dict[str, Verdict]:
+    verdicts: dict[str, Verdict] = {}
+    seen: set[tuple[int, str, str]] = set()
+    for inc in sorted(incidents, key=lambda i: i.fired_at):
+        match = None
+        for n, rec in enumerate(injected):
+            healed = rec.healed_at if rec.healed_at is not None else float("inf")
+            if rec.started_at <= inc.fired_at <= healed + GRACE and inc.service in SERVICES.get(
+                rec.name, set()
+            ):
+                match = n
+                break
+        if match is None:
+            verdicts[inc.id] = Verdict.NOISE
+            continue
+        key = (match, inc.rule, inc.service)
+        verdicts[inc.id] = Verdict.DUPLICATE if key in seen else Verdict.ACTIONABLE
+        seen.add(key)
+    return verdicts
+
+
+async def main(seconds: float, period: float) -> None:
+    port = free_port_block()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        path = data / "watchkeeper.yaml"
+        path.write_text(demo_config(port, data) + EXTRA, encoding="utf-8")
+        clock = SystemClock()
+        stack = DemoStack(DemoPorts(port), clock)
+        stack.schedule.first_after = 30.0
+        stack.schedule.period = period
+        stack.start()
+        rt = Runtime(load_config(path))
+        reports = build_report_service(rt)
+        server = Server(rt)
+        started = clock.now()
+        tasks = [
+            asyncio.create_task(stack.traffic()),
+            asyncio.create_task(stack.schedule.run()),
+        ]
+        result: dict[str, object] = {}
+
+        async def until() -> None:
+            await asyncio.sleep(seconds)
+
+        def collect() -> None:
+            end = clock.now()
+            items = reports.incidents(started, end + 1)
+            resolved = [i for i in items if i.resolved]
+            injected = list(stack.schedule.log)
+            verdicts = label(resolved, injected)
+            who = system_principal("ground-truth")
+            for inc in resolved:
+                reports.labels.put(inc, verdicts[inc.id], principal=who, now=end)
+            result["incidents"] = reports.incidents(started, end + 1)
+            result["injected"] = injected
+            result["overhead"] = reports.sources.overhead() if reports.sources.overhead else {}
+
+        t0 = time.monotonic()
+        try:
+            await server.run(until=until, before_stop=collect)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            stack.stop()
+        report(result, time.monotonic() - t0)
+
+
+def report(result: dict[str, object], wall: float) -> None:
+    incidents = [i for i in result["incidents"] if isinstance(i, Incident)]  # type: ignore[attr-defined]
+    injected = [r for r in result["injected"] if isinstance(r, IncidentRecord)]  # type: ignore[attr-defined]
+    resolved = [i for i in incidents if i.resolved]
+    print(
+        f"demo ran {wall:.0f} s; {len(injected)} incidents injected; {len(incidents)} alert "
+        f"incidents ({len(resolved)} resolved and labelled)"
+    )
+    for rec in injected:
+        healed = f"{rec.healed_at - rec.started_at:.0f} s" if rec.healed_at else "not healed"
+        print(f"  injected: {rec.name} ({healed})")
+    print()
+    print(
+        f"{'rule':32} {'inc':>4} {'act':>4} {'noise':>5} {'dup':>4} {'precision':>9} "
+        f"{'FP share':>8} {'MTTR':>7}"
+    )
+    for q in rule_quality(resolved):
+        print(
+            f"{q.rule[:32]:32} {q.incidents:4d} {q.actionable:4d} {q.noise:5d} {q.duplicate:4d} "
+            f"{_pct(q.precision):>9} {_pct(q.false_positive_rate):>8} {_s(q.mttr):>7}"
+        )
+    total = overall(resolved)
+    print(
+        f"{'ALL':32} {total.incidents:4d} {total.actionable:4d} {total.noise:5d} "
+        f"{total.duplicate:4d} {_pct(total.precision):>9} {_pct(total.false_positive_rate):>8} "
+        f"{_s(total.mttr):>7}"
+    )
+    detected: dict[int, float] = {}
+    by_rule = defaultdict(int)
+    for inc in resolved:
+        if inc.label != Verdict.ACTIONABLE:
+            continue
+        by_rule[inc.rule] += 1
+        for n, rec in enumerate(injected):
+            healed = rec.healed_at if rec.healed_at is not None else float("inf")
+            if rec.started_at <= inc.fired_at <= healed + GRACE:
+                delay = inc.fired_at - rec.started_at
+                detected[n] = min(detected.get(n, delay), delay)
+                break
+    delays = sorted(detected.values())
+    print()
+    print(
+        f"recall: {len(detected)}/{len(injected)} injected incidents got an actionable alert"
+        + (
+            f"; detection delay median {statistics.median(delays):.1f} s, max {max(delays):.1f} s"
+            if delays
+            else ""
+        )
+    )
+    print(f"overhead: {result.get('overhead')}")
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 100:.1f} %"
+
+
+def _s(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.0f} s"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=900.0)
+    parser.add_argument("--period", type=float, default=110.0)
+    args = parser.parse_args()
+    asyncio.run(main(min(3600.0, args.seconds), args.period))
