@@ -10,7 +10,7 @@ the route x role matrix test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,10 +43,11 @@ def current_principal(request: Request) -> Principal:
     return principal if isinstance(principal, Principal) else ANONYMOUS
 
 
-def require(permission: Permission) -> Callable[[Request], Principal]:
-    """A FastAPI dependency: 401 when not logged in, 403 when the role lacks the permission."""
+def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
+    """A FastAPI dependency: 401 when not logged in, 403 when the role lacks the permission.
+    (Async, so FastAPI runs it on the event loop instead of a worker thread.)"""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         principal = current_principal(request)
         if permission in principal.permissions:
             return principal
@@ -67,13 +68,13 @@ def require(permission: Permission) -> Callable[[Request], Principal]:
     return dependency
 
 
-def public(reason: str) -> Callable[[Request], Principal]:
+def public(reason: str) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency that lets everyone in, saying why (``"login form"``). It is the
     only way to pass the deny-by-default route check without a permission."""
     if not reason.strip():
         raise ValueError("public() needs a reason, e.g. public('login form')")
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         return current_principal(request)
 
     dependency.public_reason = reason  # type: ignore[attr-defined]
