@@ -80,6 +80,7 @@ global:
   evaluation_interval: 5s
 security:
   anonymous_role: viewer        # the demo dashboard is readable without logging in
+  key_file: {data_dir / "secret.key"}   # encrypts stored secrets; outside the data directory
 status_page:
   title: Insurance Navigator status
 

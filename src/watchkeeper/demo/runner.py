@@ -19,6 +19,7 @@ from watchkeeper.demo.config import DemoPorts, demo_config
 from watchkeeper.demo.stack import DemoStack
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.server import Server
+from watchkeeper.security.crypto import KeyRing, generate_key, write_keyring_file
 from watchkeeper.security.permissions import Role
 from watchkeeper.security.principal import system_principal
 from watchkeeper.testing import tools
@@ -108,6 +109,7 @@ async def run_demo(
             "Stop what uses them or pick another --port."
         )
     prepare_data_dir(data_dir)
+    write_keyring_file(data_dir / "secret.key", KeyRing.single(generate_key()))
     config_path = data_dir / "watchkeeper.yaml"
     config_path.write_text(demo_config(port, data_dir, postgres_dsn=postgres_dsn), encoding="utf-8")
     loaded = load_config(config_path)

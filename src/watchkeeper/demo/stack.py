@@ -52,6 +52,9 @@ class DemoStack:
             clock=self.clock,
         )
         self.github = FakeGithub(token=GITHUB_TOKEN, repo=GITHUB_REPO, clock=self.clock)
+        # history to roll back to: an earlier healthy production deploy on each platform
+        self.vercel.deploy(state="READY", age=3600.0, build_seconds=58.0)
+        self.render.deploy("live", age=600.0)
         self.sink = WebhookSink(port=self.ports.webhook)
         self._servers: list[Any] = []
         self.schedule = IncidentSchedule(self.incidents(), self.clock)
