@@ -511,3 +511,28 @@ async def test_a_browser_session_must_send_the_csrf_token_of_its_page(stack: Sta
         assert done.status_code == 303
     view = rt.alerts.views.view(rt.alerts.store.get(fp), rt.clock.now())  # type: ignore[arg-type]
     assert [k.by for k in view.acks] == ["olga"]
+
+
+async def test_times_beyond_the_year_9999_are_refused_or_shown_plainly(stack: Stack) -> None:
+    client = stack["admin"]
+    endless = await client.post(
+        "/silences",
+        data={"matchers": 'service="backend"', "comment": "c", "duration": "99999999999d"},
+    )
+    assert endless.status_code == 400
+    assert "after the year 9999" in endless.text
+    token = await client.post(
+        "/admin/tokens", data={"name": "t", "role": "viewer", "expires_in": "99999999999d"}
+    )
+    assert token.status_code == 400
+    assert "36500d" in token.text
+    forever = await client.post(
+        "/oncall/overrides",
+        data={"rotation": "primary", "receiver": "bob", "ends_at": "9999-12-31T23:59"},
+    )
+    assert forever.status_code == 303
+    page = await client.get("/oncall")
+    assert page.status_code == 200
+    assert 'data-oncall="bob"' in page.text
+    override = stack.rt.alerts.oncall.overrides("primary")[-1]
+    await client.post(f"/oncall/primary/overrides/{override.id}/delete")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 from starlette.responses import Response
@@ -21,7 +21,14 @@ from watchkeeper.security.passwords import generate_password
 from watchkeeper.security.permissions import Permission, Role, parse_permissions, parse_role
 from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import Principal
-from watchkeeper.web.pages_base import can, install_filters, page_guard, render, see_other
+from watchkeeper.web.pages_base import (
+    MAX_ID,
+    can,
+    install_filters,
+    page_guard,
+    render,
+    see_other,
+)
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 AUDIT_ROWS = 100
 TOKEN_EXPIRIES = ("", "30d", "90d", "365d")
+MAX_TOKEN_LIFE = 100 * 365 * 86400.0
 
 # Module level: with postponed annotations FastAPI resolves these names in the globals.
 UserWriter = Annotated[Principal, Depends(page_guard(Permission.USERS_WRITE))]
@@ -150,6 +158,8 @@ def admin_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
                 expiry = parse_duration(expires_in) if expires_in.strip() else None
             except ValueError as exc:
                 raise UserInputError(f"expires in: {exc}") from None
+            if expiry is not None and expiry > MAX_TOKEN_LIFE:
+                raise UserInputError("expires in: at most 36500d; leave it empty for no expiry")
             plaintext, token = tx(
                 sec.tokens.create,
                 principal,
@@ -170,7 +180,11 @@ def admin_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         )
 
     @router.post("/admin/tokens/{token_id}/revoke")
-    def revoke_token(request: Request, token_id: int, principal: TokenWriter) -> Response:
+    def revoke_token(
+        request: Request,
+        token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        principal: TokenWriter,
+    ) -> Response:
         try:
             tx(sec.tokens.revoke, principal, token_id, remote_addr=remote_addr(request.scope))
         except UserInputError as exc:
@@ -183,7 +197,7 @@ def admin_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         actor: Annotated[str, Query(max_length=200)] = "",
         action: Annotated[str, Query(max_length=100)] = "",
         target: Annotated[str, Query(max_length=300)] = "",
-        before_seq: Annotated[int | None, Query(ge=1)] = None,
+        before_seq: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
         verify: bool = False,
     ) -> Response:
         records = tx(

@@ -4,7 +4,7 @@ fixed flash messages after a form posts (Post/Redirect/Get), and the time filter
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from watchkeeper.security.permissions import Permission
 from watchkeeper.web.deps import Principal, current_principal
 
 TEMPLATES = Path(__file__).parent / "templates"
+MAX_ID = 2**63 - 1  # the largest row id or cursor the state databases store
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: the last time a page can show
 
 NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/", "Overview", Permission.SERVICES_READ),
@@ -47,10 +49,10 @@ class PageForbidden(Exception):
         self.permission = permission
 
 
-def page_guard(permission: Permission) -> Callable[[Request], Principal]:
+def page_guard(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
     """Like ``require``, but a browser that is not logged in is sent to the login page."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         principal = current_principal(request)
         if permission in principal.permissions:
             return principal
@@ -148,6 +150,8 @@ def utc_time(ts: float | None) -> str:
     """``2026-05-01 10:00 UTC``; empty for no time."""
     if ts is None or ts <= 0:
         return ""
+    if ts > MAX_TIME:
+        return "after the year 9999"
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 

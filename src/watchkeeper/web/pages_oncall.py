@@ -61,6 +61,10 @@ def rotations(rt: Runtime, now: float) -> list[RotationView]:
     for name in sorted(oncall.rotations):
         cfg = oncall.rotation(name).config
         current = oncall.on_call(name, now)
+        try:
+            upcoming = oncall.schedule(name, current.ends_at, UPCOMING_SHIFTS)
+        except (OverflowError, ValueError):  # an override that runs until the year 9999
+            upcoming = []
         out.append(
             RotationView(
                 name=name,
@@ -68,7 +72,7 @@ def rotations(rt: Runtime, now: float) -> list[RotationView]:
                 location=cfg.location,
                 members=list(cfg.members),
                 current=current,
-                upcoming=oncall.schedule(name, current.ends_at, UPCOMING_SHIFTS),
+                upcoming=upcoming,
                 overrides=[o for o in oncall.overrides(name) if o.ends_at > now],
             )
         )

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
@@ -18,7 +18,7 @@ from watchkeeper.core.errors import NotFoundError
 from watchkeeper.readiness.model import CheckResult, Detail, Report, Status
 from watchkeeper.readiness.store import ReadinessStore, RunSummary
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.pages_base import install_filters, page_guard, render
+from watchkeeper.web.pages_base import MAX_ID, install_filters, page_guard, render
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
@@ -77,7 +77,7 @@ def readiness_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter
     read = [Depends(page_guard(Permission.READINESS_READ))]
 
     @router.get("/readiness", dependencies=read)
-    def readiness(request: Request, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    def readiness(request: Request, offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> Response:
         latest = store.latest()
         runs, total = store.history(limit=HISTORY_ROWS, offset=offset)
         return render(
@@ -96,7 +96,7 @@ def readiness_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter
         )
 
     @router.get("/readiness/runs/{run_id}", dependencies=read)
-    def readiness_run(request: Request, run_id: int) -> Response:
+    def readiness_run(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
         try:
             summary, report = store.get(run_id)
         except NotFoundError:

@@ -27,7 +27,7 @@ from watchkeeper.core.errors import UserInputError
 from watchkeeper.core.labels import Matcher
 from watchkeeper.security.permissions import Permission
 from watchkeeper.web.deps import Principal
-from watchkeeper.web.pages_base import install_filters, page_guard, render, see_other
+from watchkeeper.web.pages_base import MAX_TIME, install_filters, page_guard, render, see_other
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
@@ -118,6 +118,8 @@ def silence_draft(draft: SilenceDraft, *, now: float, by: str) -> Silence:
         if length <= 0:
             raise UserInputError("duration: give a length such as 2h")
         ends = max(starts, now) + length
+    if ends > MAX_TIME:
+        raise UserInputError("the silence would end after the year 9999; give a shorter duration")
     return Silence(
         id="",
         matchers=tuple(matchers),

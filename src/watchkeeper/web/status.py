@@ -7,8 +7,8 @@ shows: labels, annotations, URLs, check names, error texts, values, receivers.
 
 Daily availability is the mean over a service's checks of each check's mean success
 that day: ``probe_success`` for a check that has it (HTTP probes), else ``up``. It is
-read from the store's 1-hour rollups where the store keeps them (they outlive raw
-samples: 400 days by default), and otherwise with the PromQL engine::
+read from the embedded store's 1-hour rollups (they outlive raw samples: 400 days by
+default), and with the PromQL engine where queries go to a remote TSDB (``query_url``)::
 
     avg(avg_over_time(probe_success{service="S"}[1d])
         or on(check) avg_over_time(up{service="S"}[1d]))
@@ -34,7 +34,7 @@ from starlette.responses import Response
 
 from watchkeeper.core.clock import Clock, rfc3339
 from watchkeeper.core.labels import Labels, Matcher
-from watchkeeper.promql import Engine
+from watchkeeper.promql.protocol import QueryEngine
 from watchkeeper.tsdb.base import RollupData
 from watchkeeper.web.deps import public
 from watchkeeper.web.pages_base import install_filters
@@ -181,7 +181,7 @@ def rollup_availability(
 
 
 def promql_availability(
-    engine: Engine, service: str, starts: Sequence[float], now: float
+    engine: QueryEngine, service: str, starts: Sequence[float], now: float
 ) -> list[float | None]:
     """Daily availability with the PromQL engine, for stores without rollups."""
     expr = (
@@ -221,7 +221,7 @@ class StatusBuilder:
             return cached[1]
         starts = day_starts(now)
         read = getattr(self.rt.store, "select_rollups", None)
-        if callable(read):
+        if callable(read) and not self.rt.config.storage.query_url:
             values = rollup_availability(read, service, starts)
         else:
             values = promql_availability(self.rt.engine, service, starts, now)
