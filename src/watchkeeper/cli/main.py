@@ -6,6 +6,7 @@ a clear message and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -29,7 +30,51 @@ class _Group(click.Group):
         return None  # pragma: no cover
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+# The explicit table of commands: name -> "module:attribute". A command's module is
+# imported only when that command runs, so `watchkeeper version` does not load the whole
+# system. Adding a command = one module + one line here.
+COMMANDS: dict[str, str] = {
+    "anomaly": "watchkeeper.cli.anomaly_cmds:anomaly_group",
+    "audit": "watchkeeper.cli.security_cmds:audit_group",
+    "check-config": "watchkeeper.cli.config_cmds:check_config",
+    "config": "watchkeeper.cli.config_cmds:config_group",
+    "demo": "watchkeeper.cli.demo_cmds:demo",
+    "init": "watchkeeper.cli.config_cmds:init",
+    "notify": "watchkeeper.cli.notify_cmds:notify_group",
+    "promql-test": "watchkeeper.cli.promql_cmds:promql_test",
+    "routes": "watchkeeper.cli.alerting_cmds:routes_group",
+    "secrets": "watchkeeper.cli.security_cmds:secrets_group",
+    "serve": "watchkeeper.cli.serve_cmds:serve",
+    "slo": "watchkeeper.cli.slo_cmds:slo_group",
+    "test": "watchkeeper.cli.readiness_cmds:test_group",
+    "token": "watchkeeper.cli.security_cmds:token_group",
+    "tsdb": "watchkeeper.cli.tsdb_cmds:tsdb_group",
+    "user": "watchkeeper.cli.security_cmds:user_group",
+    "validate": "watchkeeper.cli.readiness_cmds:validate_command",
+}
+
+
+class _LazyGroup(_Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = _load(cmd_name)
+            self.add_command(command, cmd_name)
+        return command
+
+
+def _load(name: str) -> click.Command:
+    module_name, attr = COMMANDS[name].split(":")
+    command = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{COMMANDS[name]} is not a click command")
+    return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Watchkeeper: monitoring, alerting and production-readiness validation."""
 
@@ -41,38 +86,11 @@ def version() -> None:
 
 
 def _register() -> None:
-    # One line per area; each module exposes ``commands`` (a list of click commands).
-    from watchkeeper.cli import (
-        alerting_cmds,
-        anomaly_cmds,
-        config_cmds,
-        demo_cmds,
-        notify_cmds,
-        promql_cmds,
-        readiness_cmds,
-        security_cmds,
-        serve_cmds,
-        slo_cmds,
-        tsdb_cmds,
-    )
-
-    for module in (
-        alerting_cmds,
-        anomaly_cmds,
-        config_cmds,
-        demo_cmds,
-        notify_cmds,
-        promql_cmds,
-        readiness_cmds,
-        security_cmds,
-        serve_cmds,
-        slo_cmds,
-        tsdb_cmds,
-    ):
-        for command in module.commands:
-            cli.add_command(command)
+    """Import every command now (tests and completion scripts use it)."""
+    for name in COMMANDS:
+        if name not in cli.commands:
+            cli.add_command(_load(name), name)
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="watchkeeper")
