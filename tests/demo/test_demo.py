@@ -4,7 +4,6 @@ and resolves, notifications at the webhook sink, the dashboard showing it all.""
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import httpx
@@ -16,28 +15,9 @@ from watchkeeper.config.loader import load_config_text
 from watchkeeper.demo.config import DemoPorts, demo_config
 from watchkeeper.demo.runner import DemoSchedule, run_demo
 from watchkeeper.demo.stack import DemoStack
+from watchkeeper.testing.server import free_port_block
 
 ALERT = "BackendErrorRateHigh"
-
-
-def free_port_block(size: int = 8) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size > 65000:
-            continue
-        ok = True
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 def test_print_config_is_the_valid_config_of_a_demo_on_that_port(tmp_path: Path) -> None:
@@ -67,7 +47,7 @@ def test_print_config_watches_postgres_when_given_a_dsn(tmp_path: Path) -> None:
 async def test_demo_fires_and_resolves_an_alert_and_delivers_its_notifications(
     tmp_path: Path,
 ) -> None:
-    port = free_port_block()
+    port = free_port_block(8)
     pages: list[str] = []
 
     async def look_at_dashboard() -> None:

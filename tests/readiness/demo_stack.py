@@ -4,7 +4,6 @@ run, stopped by its PID."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,32 +11,14 @@ from pathlib import Path
 
 import httpx
 
+from watchkeeper.testing.server import free_port_block
+
 DEMO_CHECKS = 8  # targets in the demo config with PostgreSQL
-
-
-def free_port_block(size: int = 8) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base + size > 65000:
-            continue
-        ok = True
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 class DemoProcess:
     def __init__(self, data_dir: Path, *, seconds: float = 240.0) -> None:
-        self.port = free_port_block()
+        self.port = free_port_block(8)
         self.data_dir = data_dir
         self.config = data_dir / "watchkeeper.yaml"
         self.proc = subprocess.Popen(

@@ -47,6 +47,26 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_block(size: int, host: str = "127.0.0.1", attempts: int = 50) -> int:
+    """The first of ``size`` consecutive free ports (the demo needs PORT..PORT+7)."""
+    for _ in range(attempts):
+        base = free_port(host)
+        if base + size > 65000:
+            continue
+        if all(_port_free(host, port) for port in range(base, base + size)):
+            return base
+    raise RuntimeError(f"no block of {size} free ports on {host}")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 class _Recorder:
     """ASGI middleware that records each HTTP request (body included) before the app runs."""
 
