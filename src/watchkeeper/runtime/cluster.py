@@ -12,9 +12,10 @@ started after the scheduler:
   database: the rule evaluator's alert state (``rule_alerts``), the anomaly detectors'
   learnt state, and — by ``AlertManager.start()``, which loads alerts, silences,
   acknowledgements, the notification log, escalations, maintenance windows and on-call
-  overrides — alert management; then starts the outbox worker, alert management and the
-  rule evaluator, in that order. Every round it also hands back the outbox deliveries
-  leased to instances that are gone (:mod:`watchkeeper.cluster.leases`);
+  overrides — alert management; then starts the outbox worker, alert management, the
+  rule evaluator and the scheduled readiness runs, in that order. Every round it also
+  hands back the outbox deliveries leased to instances that are gone
+  (:mod:`watchkeeper.cluster.leases`);
 - a leader that loses the lock stops that work at once (without writing: the fence is
   closed) and the instance exits with :data:`EXIT_LEADERSHIP_LOST`, to be restarted as a
   follower by its supervisor.
@@ -80,14 +81,15 @@ def listen_url(server: ServerConfig, host: str | None = None, port: int | None =
 
 
 class LeaderAnomalyState(AnomalyStateStore):
-    """Prunes learnt state of removed anomaly rules only while leading."""
+    """Prunes learnt state of removed anomaly rules only while leading (and not while a new
+    leader empties its runner to load every rule afresh)."""
 
     def __init__(self, member: ClusterMember) -> None:
         super().__init__(member.leader_db)
-        self._fence = member.fence
+        self._member = member
 
     def prune(self, keep: set[str]) -> None:
-        if self._fence.is_open:
+        if self._member.fence.is_open and not self._member.reloading_anomaly:
             super().prune(keep)
 
 
@@ -120,10 +122,11 @@ class ClusterMember:
             if self.config.replicate_samples
             else None
         )
-        self.store = ClusterStore(rt.store, self.replicator or RemoteWriteService([]))
+        peers = self.replicator if self.replicator is not None else RemoteWriteService([])
+        self.store = ClusterStore(rt.store, peers)
         self.rule_state = LeaderRuleStateStore(self.leader_db, self.fence)
-        self.ingester = PushIngester(
-            rt.store,
+        self.ingester = PushIngester(  # samples from peers: stored here, never sent on
+            rt.embedded,
             clock=rt.clock,
             config=cfg.storage.push,
             window_s=float(cfg.storage.out_of_order_window),
@@ -133,6 +136,7 @@ class ClusterMember:
         self.keeper: ShardKeeper | None = None
         self.leading = False
         self.pending_alerting = False
+        self.reloading_anomaly = False
         self.lost_leadership = asyncio.Event()
         self._copy: AlertManager | None = None
         self._copy_at = float("-inf")
@@ -187,11 +191,12 @@ class ClusterMember:
                 cfg.alerting, {s.name: list(s.depends_on) for s in cfg.services}
             )
             self.pending_alerting = False
-        rt.anomaly = rt.new_anomaly_runner(cfg)
+        await asyncio.to_thread(self._reload_anomaly_rules, cfg)
         restored = await asyncio.to_thread(restore, rt.rules, self.rule_state)
         await rt.notify.start()
         await rt.alerts_live.start()
         await rt.rules.start()
+        await rt.readiness_schedule.start()
         self.leading = True
         self.metrics.leader.set(1)
         self.metrics.term.set(term)
@@ -202,11 +207,23 @@ class ClusterMember:
             restored,
         )
 
+    def _reload_anomaly_rules(self, cfg: WatchkeeperConfig) -> None:
+        """Every anomaly rule's learnt state as the database has it now (the runner is
+        emptied first, so that no rule keeps what this instance read as a follower)."""
+        interval = float(cfg.global_.evaluation_interval)
+        self.reloading_anomaly = True
+        try:
+            self.rt.anomaly.load([], interval)
+        finally:
+            self.reloading_anomaly = False
+        self.rt.anomaly.load(cfg.anomaly_rules, interval)
+
     async def lost(self, reason: str) -> None:
         rt = self.rt
         self.leading = False
         self.metrics.leader.set(0)
         await rt.rules.stop()
+        await rt.readiness_schedule.stop()
         await rt.alerts_live.scheduler.stop()
         await rt.notify.worker.stop(grace=0.0)
         log.error(
