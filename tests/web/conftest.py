@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from watchkeeper.alerting.model import AlertInput
 from watchkeeper.config.loader import load_config_text
@@ -142,3 +146,56 @@ def firing_alert(name: str, service: str, severity: str = "critical", **labels: 
         annotations={"summary": f"{name} on {service}", "description": "internal detail"},
         starts_at=0.0,
     )
+
+
+# --- a started runtime with a client per role, for the page tests ---------------------
+
+
+@dataclass
+class Stack:
+    rt: Runtime
+    clients: dict[str, httpx.AsyncClient]
+
+    def __getitem__(self, role: str) -> httpx.AsyncClient:
+        return self.clients[role]
+
+    async def fire(self, name: str, service: str, **labels: str) -> str:
+        await self.rt.alerts.put([firing_alert(name, service, **labels)])
+        view = next(v for v in self.rt.alerts.views.alerts() if v.alert.name == name)
+        return view.alert.fingerprint
+
+
+async def eventually(check: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {seconds:.0f} s")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    rt = make_full_runtime(tmp_path_factory.mktemp("pages"))
+    await rt.start()
+    tokens = role_tokens(rt)
+    app = create_app(rt)
+    transport = httpx.ASGITransport(app=app)
+    clients = {
+        role: httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {tokens[role]}"},
+        )
+        for role in ROLES
+    }
+    clients["anonymous"] = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    try:
+        yield Stack(rt, clients)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+        await rt.stop()
+
+
+def flash(page: httpx.Response) -> list[str]:
+    return re.findall(r'<div class="flash (?:ok|error)"[^>]*>([^<]*)', page.text)

@@ -1,78 +1,21 @@
 """Dashboard pages on a started runtime: what each page shows, and the actions they offer
-(ack, unack, resolve, silence with a preview, maintenance, on-call overrides, users and
-API tokens), each going through the stage that owns it and checked there."""
+(ack, unack, resolve, silence with a preview, maintenance, on-call overrides), each going
+through the stage that owns it and checked there."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from watchkeeper.alerting.history import HistoryEvent
-from watchkeeper.runtime.app import Runtime
-from watchkeeper.security.audit import AuditAction
 from watchkeeper.security.permissions import Role
 from watchkeeper.security.principal import system_principal
-from watchkeeper.web.app import create_app
 
-from .conftest import ROLES, firing_alert, make_full_runtime, role_tokens
+from .conftest import Stack, eventually, flash
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@dataclass
-class Stack:
-    rt: Runtime
-    clients: dict[str, httpx.AsyncClient]
-
-    def __getitem__(self, role: str) -> httpx.AsyncClient:
-        return self.clients[role]
-
-    async def fire(self, name: str, service: str, **labels: str) -> str:
-        await self.rt.alerts.put([firing_alert(name, service, **labels)])
-        view = next(v for v in self.rt.alerts.views.alerts() if v.alert.name == name)
-        return view.alert.fingerprint
-
-
-async def eventually(check: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {seconds:.0f} s")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    rt = make_full_runtime(tmp_path_factory.mktemp("pages"))
-    await rt.start()
-    tokens = role_tokens(rt)
-    app = create_app(rt)
-    transport = httpx.ASGITransport(app=app)
-    clients = {
-        role: httpx.AsyncClient(
-            transport=transport,
-            base_url="http://testserver",
-            headers={"Authorization": f"Bearer {tokens[role]}"},
-        )
-        for role in ROLES
-    }
-    clients["anonymous"] = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-    try:
-        yield Stack(rt, clients)
-    finally:
-        for client in clients.values():
-            await client.aclose()
-        await rt.stop()
-
-
-def flash(page: httpx.Response) -> list[str]:
-    return re.findall(r'<div class="flash (?:ok|error)"[^>]*>([^<]*)', page.text)
 
 
 # --- alerts ---------------------------------------------------------------------------
@@ -356,99 +299,6 @@ async def test_override_puts_someone_else_on_call_until_removed(stack: Stack) ->
     removed = await stack["operator"].post(f"/oncall/primary/overrides/{override.id}/delete")
     assert removed.status_code == 303
     assert all(o.id != override.id for o in rt.alerts.oncall.overrides("primary"))
-
-
-# --- admin -------------------------------------------------------------------------------
-
-
-async def test_admin_creates_a_user_whose_generated_password_is_shown_once(stack: Stack) -> None:
-    rt = stack.rt
-    client = stack["admin"]
-    created = await client.post("/admin/users", data={"username": "carol", "role": "operator"})
-    assert created.status_code == 201
-    password = re.search(r'data-secret="password">([^<]+)<', created.text)
-    assert password is not None
-    with rt.db.begin() as conn:
-        user = rt.security.users.authenticate(conn, "carol", password.group(1))
-    assert user is not None
-    assert user.role.value == "operator"
-    again = await client.get("/admin")
-    assert password.group(1) not in again.text
-    assert 'data-user="carol"' in again.text
-    with rt.db.connect() as conn:
-        records = rt.security.audit.list(conn, action=AuditAction.USERS_CREATE.value)
-    assert any(r.target == "user:carol" and r.actor == "token:admin token" for r in records)
-    taken = await client.post("/admin/users", data={"username": "carol", "role": "viewer"})
-    assert taken.status_code == 409
-    assert "already exists" in taken.text
-
-
-async def test_admin_changes_a_role_and_disables_a_user(stack: Stack) -> None:
-    rt = stack.rt
-    client = stack["admin"]
-    await client.post("/admin/users", data={"username": "dave", "password": "a long password 1"})
-    changed = await client.post("/admin/users/dave", data={"role": "operator"})
-    assert changed.status_code == 303
-    disabled = await client.post("/admin/users/dave", data={"disabled": "true"})
-    assert disabled.status_code == 303
-    with rt.db.connect() as conn:
-        dave = rt.security.users.get(conn, "dave")
-    assert dave.role.value == "operator"
-    assert dave.disabled
-    bad = await client.post("/admin/users/dave", data={"role": "emperor"})
-    assert bad.status_code == 400
-    assert "unknown role" in bad.text
-    await client.post("/admin/users", data={"username": "erin", "role": "admin"})
-    last_admin = await client.post("/admin/users/erin", data={"disabled": "true"})
-    assert last_admin.status_code == 409
-    assert 'class="flash error"' in last_admin.text
-
-
-async def test_admin_creates_a_token_shown_once_that_works_until_revoked(stack: Stack) -> None:
-    rt = stack.rt
-    client = stack["admin"]
-    created = await client.post(
-        "/admin/tokens", data={"name": "grafana", "role": "viewer", "expires_in": "90d"}
-    )
-    assert created.status_code == 201
-    match = re.search(r'data-secret="token">(wk_[^<]+)<', created.text)
-    assert match is not None
-    token = match.group(1)
-    transport = httpx.ASGITransport(app=client._transport.app)  # type: ignore[attr-defined]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as grafana:
-        headers = {"Authorization": f"Bearer {token}"}
-        assert (await grafana.get("/api/v1/services", headers=headers)).status_code == 200
-        listed = await client.get("/admin")
-        assert token not in listed.text
-        with rt.db.connect() as conn:
-            made = next(t for t in rt.security.tokens.list(conn) if t.name == "grafana")
-        revoked = await client.post(f"/admin/tokens/{made.id}/revoke", data={})
-        assert revoked.status_code == 303
-        assert (await grafana.get("/api/v1/services", headers=headers)).status_code == 401
-    bad = await client.post("/admin/tokens", data={"name": "x", "role": "viewer", "scopes": "x:y"})
-    assert bad.status_code == 400
-    assert "unknown permission" in bad.text
-
-
-async def test_operators_cannot_open_admin_pages(stack: Stack) -> None:
-    assert (await stack["operator"].get("/admin")).status_code == 403
-    assert (await stack["operator"].get("/admin/audit")).status_code == 403
-    refused = await stack["operator"].post("/admin/users", data={"username": "eve"})
-    assert refused.status_code == 403
-
-
-async def test_audit_page_lists_filters_and_verifies_the_chain(stack: Stack) -> None:
-    client = stack["admin"]
-    await client.post("/admin/tokens", data={"name": "audited", "role": "viewer"})
-    page = await client.get("/admin/audit", params={"action": "tokens:create"})
-    assert page.status_code == 200
-    assert "tokens:create" in page.text
-    assert "users:create" not in page.text.split('<table id="audit">')[1]
-    verified = await client.get("/admin/audit", params={"verify": "true"})
-    assert 'data-verified="ok"' in verified.text
-    export = await client.get("/api/v1/audit/export", params={"format": "csv"})
-    assert export.status_code == 200
-    assert "tokens:create" in export.text
 
 
 # --- readiness, service, explore ---------------------------------------------------------------

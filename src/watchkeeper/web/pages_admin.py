@@ -18,7 +18,13 @@ from watchkeeper.core.durations import parse_duration
 from watchkeeper.core.errors import UserInputError
 from watchkeeper.security.audit import AuditAction, VerifyResult
 from watchkeeper.security.passwords import generate_password
-from watchkeeper.security.permissions import Permission, Role, parse_permissions, parse_role
+from watchkeeper.security.permissions import (
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    parse_permissions,
+    parse_role,
+)
 from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import Principal
 from watchkeeper.web.pages_base import (
@@ -72,6 +78,10 @@ def admin_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
             users=tx(sec.users.list),
             tokens=[(t, t.public(now_ms)) for t in tokens] if tokens is not None else None,
             roles=[r.value for r in Role],
+            anonymous_role=anonymous.value if (anonymous := sec.config.anonymous_role) else "",
+            role_permissions=[
+                (r.value, sorted(perm.value for perm in ROLE_PERMISSIONS[r])) for r in Role
+            ],
             expiries=TOKEN_EXPIRIES,
             flashes=list(flashes),
             **shown,
