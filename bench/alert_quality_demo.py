@@ -146,7 +146,8 @@ async def main(seconds: float, period: float) -> None:
                 reports.labels.put(inc, verdicts[inc.id], principal=who, now=end)
             result["incidents"] = reports.incidents(started, end + 1)
             result["injected"] = injected
-            result["overhead"] = reports.sources.overhead() if reports.sources.overhead else {}
+            probe = reports.sources.overhead
+            result["overhead"] = probe() if probe is not None else {}
 
         t0 = time.monotonic()
         try:

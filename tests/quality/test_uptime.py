@@ -122,3 +122,12 @@ def test_periods_parse_from_dates_times_and_durations() -> None:
         parse_period(None, None, "a week", DAY0)
     with pytest.raises(UserInputError, match="at most 400 days"):
         parse_period(None, None, "500d", DAY0)
+
+
+def test_times_out_of_range_are_client_mistakes() -> None:
+    with pytest.raises(UserInputError, match="between 1970 and the end of 9999"):
+        parse_time("1e308", "end")
+    with pytest.raises(UserInputError, match="between 1970"):
+        parse_time("nan", "start")
+    with pytest.raises(UserInputError, match="before 1970"):
+        parse_period(None, "1970-06-01", "300d", 0)

@@ -15,16 +15,13 @@ from fastapi import FastAPI
 from watchkeeper.config.loader import load_config_text
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.core.labels import Labels
-from watchkeeper.quality.service import ReportService, build_report_service
+from watchkeeper.quality.service import ReportService
 from watchkeeper.rules.slo import slo_rules_yaml
 from watchkeeper.runtime.app import Runtime, RuntimeOptions
-from watchkeeper.security.permissions import Role
+from watchkeeper.security.permissions import Permission, Role
 from watchkeeper.security.principal import system_principal
-from watchkeeper.web.app import UNGUARDED_OK, create_app, static_url
-from watchkeeper.web.deps import unguarded_routes
-from watchkeeper.web.pages_base import make_templates
-from watchkeeper.web.pages_slo import slo_pages_router
-from watchkeeper.web.slo_api import slo_api_router
+from watchkeeper.web.app import UNGUARDED_OK, create_app
+from watchkeeper.web.deps import route_guards, unguarded_routes
 
 from .support import alert, episode
 
@@ -70,26 +67,19 @@ class Stack:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-def app_with_routes(rt: Runtime, reports: ReportService) -> FastAPI:
-    app = create_app(rt)
-    app.include_router(slo_api_router(reports, rt.anomaly))
-    app.include_router(slo_pages_router(reports, make_templates(static_url)))
-    return app
-
-
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     clock = FakeClock(NOW)
     text = CONFIG.format(data=tmp_path / "data")
     rt = Runtime(load_config_text(text, base_dir=tmp_path), RuntimeOptions(clock=clock))
-    reports = build_report_service(rt)
+    reports = rt.reports
     tokens = {}
     with rt.db.begin() as conn:
         for role in ("viewer", "operator"):
             tokens[role], _ = rt.security.tokens.create(
                 conn, system_principal("tests"), role, Role(role)
             )
-    app = app_with_routes(rt, reports)
+    app = create_app(rt)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield Stack(rt, reports, client, app, tokens)
@@ -116,8 +106,13 @@ async def traffic(s: Stack, minutes: int, ok: float, failed: float) -> None:
 def test_every_route_declares_a_permission(tmp_path: Path) -> None:
     rt = Runtime(load_config_text(CONFIG.format(data=tmp_path / "d"), base_dir=tmp_path))
     try:
-        app = app_with_routes(rt, build_report_service(rt))
+        app = create_app(rt)
         assert unguarded_routes(app, allow=UNGUARDED_OK) == []
+        guards = {g.path: g.permissions for g in route_guards(app)}
+        assert guards["/api/v1/slos"] == {Permission.SERVICES_READ}
+        assert guards["/quality"] == {Permission.ALERTS_READ}
+        assert guards["/quality/incidents/{incident_id}/label"] == {Permission.ALERTS_WRITE}
+        assert guards["/reports/uptime/print"] == {Permission.REPORTS_READ}
     finally:
         rt.store.close()
         rt.db.dispose()

@@ -229,7 +229,7 @@ class Digest:
             o = self.overhead
             lines.append(
                 f"Overhead: {_pct(o.get('cpu_share'))} of a core, "
-                f"{int(o.get('max_rss_bytes', 0)) // 2**20} MiB, {o.get('series', 0)} series"
+                f"{int(o.get('max_rss_bytes', 0)) // 2**20} MiB, {o.get('series') or 0} series"
             )
         return "\n".join(lines)
 

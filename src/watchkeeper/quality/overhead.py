@@ -15,13 +15,14 @@ from watchkeeper.tsdb.base import StoreStats
 
 
 def family_total(registry: CollectorRegistry, name: str, suffix: str = "") -> float:
-    """The sum of one metric family's samples named ``name + suffix`` over every label set."""
+    """The sum of one metric family's samples named ``name + suffix`` over every label set.
+    Only that family's collector runs (other collectors, e.g. gauges that read files, are
+    not called)."""
     total = 0.0
-    for family in registry.collect():
-        if family.name != name:
-            continue
+    sample_name = name + suffix
+    for family in registry.restricted_registry([sample_name]).collect():
         for sample in family.samples:
-            if sample.name == name + suffix:
+            if sample.name == sample_name:
                 total += sample.value
     return total
 
@@ -31,9 +32,9 @@ class Overhead:
     uptime_seconds: float
     cpu_seconds: float
     max_rss_bytes: int
-    series: int
-    samples_appended: int
-    bytes_on_disk: int
+    series: int | None  # None when the store could not say (e.g. files moving under it)
+    samples_appended: int | None
+    bytes_on_disk: int | None
     collector_runs: float
     rule_evaluations: float
     rule_evaluation_seconds: float
@@ -58,7 +59,9 @@ class Overhead:
         }
 
 
-def measure(registry: CollectorRegistry, stats: StoreStats, *, uptime_seconds: float) -> Overhead:
+def measure(
+    registry: CollectorRegistry, stats: StoreStats | None, *, uptime_seconds: float
+) -> Overhead:
     """The process's resource use so far and the runtime's counters (``uptime_seconds``
     comes from the runtime's clock)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -67,9 +70,9 @@ def measure(registry: CollectorRegistry, stats: StoreStats, *, uptime_seconds: f
         uptime_seconds=max(0.0, uptime_seconds),
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         max_rss_bytes=rss,
-        series=stats.series,
-        samples_appended=stats.samples_appended_total,
-        bytes_on_disk=stats.bytes_on_disk,
+        series=stats.series if stats else None,
+        samples_appended=stats.samples_appended_total if stats else None,
+        bytes_on_disk=stats.bytes_on_disk if stats else None,
         collector_runs=family_total(registry, "watchkeeper_collect_runs", "_total"),
         rule_evaluations=family_total(registry, "watchkeeper_rule_group_evaluations", "_total"),
         rule_evaluation_seconds=family_total(
@@ -85,6 +88,10 @@ def overhead_probe(
     started = clock.monotonic()
 
     def probe() -> dict[str, Any]:
-        return measure(registry, stats(), uptime_seconds=clock.monotonic() - started).to_dict()
+        try:
+            current: StoreStats | None = stats()
+        except OSError:  # a file compacted away while being measured: report what is known
+            current = None
+        return measure(registry, current, uptime_seconds=clock.monotonic() - started).to_dict()
 
     return probe

@@ -46,14 +46,14 @@ from watchkeeper.security.principal import Principal
 from watchkeeper.security.setup import SecurityServices
 from watchkeeper.slo.status import SLOStatusReader, rule_alert_state
 from watchkeeper.state.db import Database
-from watchkeeper.tsdb.embedded import EmbeddedStore
+from watchkeeper.tsdb.base import SeriesStore
 
 INCIDENT_LOOKAHEAD = 31 * 86400.0  # how long after firing a labelled incident may resolve
 
 
 def _incident_time(incident_id: str) -> float:
     key, sep, ms = incident_id.rpartition("-")
-    if not sep or not key or not ms.isdigit():
+    if not sep or not key or not ms.isdigit() or len(ms) > 15 or len(key) > 32:
         raise UserInputError(
             f"{incident_id!r} is not an incident id; ids look like 3f2a9c0d1e4b5a6f-1700000000000"
         )
@@ -227,7 +227,7 @@ class RuntimeParts(Protocol):
     history: AlertHistory
     clock: Clock
     registry: CollectorRegistry
-    store: EmbeddedStore
+    store: SeriesStore
 
     @property
     def config(self) -> WatchkeeperConfig: ...

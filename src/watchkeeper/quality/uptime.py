@@ -27,6 +27,7 @@ from watchkeeper.slo.status import SLOStatus
 
 QueryFunc = Callable[[str, float], Sequence[tuple[Labels, float]]]
 MAX_PERIOD = 400 * 86400.0
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
 SOURCES = ("probe_success", "up")
 CSV_HEADER = (
     "service",
@@ -39,22 +40,25 @@ CSV_HEADER = (
 
 
 def parse_time(value: str, what: str) -> float:
-    """A date (YYYY-MM-DD, midnight UTC), an RFC 3339 time or epoch seconds."""
-    text = value.strip()
+    """A date (YYYY-MM-DD, midnight UTC), an RFC 3339 time or epoch seconds, between 1970
+    and the end of 9999."""
+    text = value.strip()[:64]
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserInputError(
-            f"{what} {value!r} is not a time; write a date (2026-01-31), an RFC 3339 time "
-            "(2026-01-31T12:00:00Z) or epoch seconds"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise UserInputError(
+                f"{what} {value[:64]!r} is not a time; write a date (2026-01-31), an RFC 3339 "
+                "time (2026-01-31T12:00:00Z) or epoch seconds"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        seconds = parsed.timestamp()
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_TIME):
+        raise UserInputError(f"{what} must be between 1970 and the end of 9999")
+    return seconds
 
 
 def parse_period(
@@ -71,6 +75,8 @@ def parse_period(
         except ValueError as exc:
             raise UserInputError(f"period: {exc}") from None
         start_s = end_s - length
+    if start_s < 0:
+        raise UserInputError("the period reaches back before 1970; choose a shorter one")
     if start_s >= end_s:
         raise UserInputError("start must be before end")
     if end_s - start_s > MAX_PERIOD:

@@ -34,6 +34,7 @@ from watchkeeper.core.labels import Labels
 from watchkeeper.notify.amglobals import receivers_with_global
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.promql import Scalar, Vector, referenced_metrics
+from watchkeeper.quality.service import build_report_service
 from watchkeeper.readiness.schedule import ReadinessScheduler
 from watchkeeper.readiness.service import ReadinessService
 from watchkeeper.remote.wiring import RemoteStorage
@@ -195,6 +196,7 @@ class Runtime:
         self.readiness_schedule = ReadinessScheduler(
             self.readiness, lambda: self.config, clock=clock, outbox=self.notify.outbox
         )
+        self.reports = build_report_service(self)  # alert quality, digests, uptime reports
 
     def new_anomaly_runner(self, cfg: WatchkeeperConfig) -> AnomalyRunner:
         """The anomaly rules' runner, its learnt state restored from the database."""
@@ -249,6 +251,7 @@ class Runtime:
             await self.rules.start()
             await self.scheduler.start(build_targets(self.config))
             await self.readiness_schedule.start()
+            await self.reports.start()
         self._housekeeping = asyncio.create_task(self._housekeep(), name="housekeeping")
         self._started = True
         log.info(
@@ -274,6 +277,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
             await self.readiness_schedule.stop()
+            await self.reports.stop()
             await self.scheduler.stop()
             if self.cluster is None or self.cluster.leading:
                 await self.rules.stop()

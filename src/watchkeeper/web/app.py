@@ -34,8 +34,10 @@ from watchkeeper.web.pages_base import LoginRequired, PageForbidden, make_templa
 from watchkeeper.web.pages_oncall import oncall_pages_router
 from watchkeeper.web.pages_readiness import readiness_pages_router
 from watchkeeper.web.pages_silences import silences_pages_router
+from watchkeeper.web.pages_slo import slo_pages_router
 from watchkeeper.web.security_api import security_api_router
 from watchkeeper.web.security_headers import SecurityHeadersMiddleware, security_headers_options
+from watchkeeper.web.slo_api import slo_api_router
 from watchkeeper.web.status import status_router
 
 if TYPE_CHECKING:
@@ -138,6 +140,7 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(router)
     app.include_router(notify_router(rt.notify, external_url=rt.config.server.base_url()))
     app.include_router(readiness_router(rt.readiness))
+    app.include_router(slo_api_router(rt.reports, rt.anomaly))
     app.include_router(remote_write_router(rt.remote.push))
     app.include_router(text_push_router(rt.remote.push))
     app.include_router(pages_router(rt, templates))
@@ -145,6 +148,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(silences_pages_router(rt, templates))
     app.include_router(oncall_pages_router(rt, templates))
     app.include_router(readiness_pages_router(rt, templates))
+    app.include_router(slo_pages_router(rt.reports, templates))
     app.include_router(admin_pages_router(rt, templates))
     app.include_router(status_router(rt, templates))
     app.include_router(cluster_router(lambda: rt.cluster))

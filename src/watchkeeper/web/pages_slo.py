@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import yaml
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -36,7 +36,7 @@ from watchkeeper.quality.uptime import parse_period
 from watchkeeper.security.permissions import Permission
 from watchkeeper.slo.rules import slo_group
 from watchkeeper.web.deps import Principal, current_principal
-from watchkeeper.web.pages_base import page_guard, render
+from watchkeeper.web.pages_base import MAX_ID, page_guard, render
 from watchkeeper.web.slo_api import slo_charts
 
 PERIODS = (("1d", "1 day"), ("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days"))
@@ -194,7 +194,9 @@ def slo_pages_router(reports: ReportService, templates: Jinja2Templates) -> APIR
         "/reports/digests/{digest_id}",
         dependencies=[Depends(page_guard(Permission.REPORTS_READ))],
     )
-    async def stored_digest_page(request: Request, digest_id: int) -> Response:
+    async def stored_digest_page(
+        request: Request, digest_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> Response:
         body = await asyncio.to_thread(reports.digests.get, digest_id)
         return render(
             templates,

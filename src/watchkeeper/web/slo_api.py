@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,7 @@ from watchkeeper.rules.slo import slo_rules_yaml
 from watchkeeper.security.permissions import Permission
 from watchkeeper.slo.config import SLOConfig
 from watchkeeper.web.deps import Principal, require
+from watchkeeper.web.pages_base import MAX_ID
 
 
 class LabelBody(BaseModel):
@@ -197,7 +198,9 @@ def slo_api_router(reports: ReportService, anomaly: AnomalyRunner | None = None)
         return {"items": items, "total": len(items)}
 
     @router.get("/reports/digests/{digest_id}", dependencies=reports_read, summary="One digest")
-    async def one_digest(digest_id: int) -> dict[str, Any]:
+    async def one_digest(
+        digest_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    ) -> dict[str, Any]:
         return await asyncio.to_thread(reports.digests.get, digest_id)
 
     @router.post(
