@@ -132,12 +132,14 @@ class ReportService:
         return sorted(items, key=lambda i: (-i.fired_at, i.id))
 
     def incident(self, incident_id: str) -> Incident:
+        # the id holds the firing time rounded to the millisecond: look a millisecond around
         fired_at = _incident_time(incident_id)
+        since = fired_at - 0.001
         until = min(self.clock.now() + 1, fired_at + INCIDENT_LOOKAHEAD)
-        entries = read_history(self.history, fired_at, max(until, fired_at + 1))
+        entries = read_history(self.history, since, max(until, fired_at + 1))
         for item in build_incidents(entries, self._external()):
             if item.id == incident_id:
-                self.labels.apply([item], fired_at, fired_at + 0.001)
+                self.labels.apply([item], since, fired_at + 0.001)
                 return item
         raise NotFoundError(f"no incident {incident_id} in the alert history")
 

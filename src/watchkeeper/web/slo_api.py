@@ -55,7 +55,9 @@ def slo_charts(slo: SLOConfig) -> list[tuple[str, str]]:
     return [
         (
             "Burn rate (1 h and 6 h windows; 1 = on budget)",
-            f'{{__name__=~"slo:sli_error:ratio_rate(1h|6h)", {sel}}} / {budget}',
+            # the window as a label, so the two series stay apart once "/" drops the name
+            'label_replace({__name__=~"slo:sli_error:ratio_rate(1h|6h)", '
+            f'{sel}}}, "window", "$1", "__name__", "slo:sli_error:ratio_rate(.+)") / {budget}',
         ),
         (
             "Error budget remaining (share of the window's budget)",
