@@ -19,7 +19,7 @@ from watchkeeper.readiness.check import Check, CheckContext, RunOptions, passed
 from watchkeeper.readiness.checks.custom import CustomCheck
 from watchkeeper.readiness.model import Category, Status, Verdict
 from watchkeeper.readiness.registry import check_ids
-from watchkeeper.readiness.runner import select_checks, validate
+from watchkeeper.readiness.runner import select_checks
 from watchkeeper.testing.server import FakeServer
 
 from .apps import AppState, service_app
@@ -97,13 +97,16 @@ def test_a_custom_check_needs_exactly_one_kind_with_the_line(tmp_path: Path) -> 
 
 
 def test_references_to_unknown_services_and_receivers_fail_at_their_line(tmp_path: Path) -> None:
-    loaded = write_config(
-        tmp_path,
-        "services: []\n",
-        readiness="  scaling: {production_services: [ghost]}\n  schedule: {receivers: [nobody]}\n",
-    )
+    # The config loader checks them, so check-config, serve and validate all refuse them.
     with pytest.raises(ConfigError) as err:
-        asyncio.run(validate(loaded, RunOptions(), clock=FakeClock()))
+        write_config(
+            tmp_path,
+            "services: []\n",
+            readiness=(
+                "  scaling: {production_services: [ghost]}\n"
+                "  schedule: {receivers: [nobody]}\n"
+            ),
+        )
     text = "\n".join(err.value.problems)
     assert "readiness.scaling.production_services[0]: unknown service 'ghost'" in text
     assert "readiness.schedule.receivers[0]: unknown receiver 'nobody'; known: default" in text
