@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "init": "watchkeeper.cli.config_cmds:init",
     "notify": "watchkeeper.cli.notify_cmds:notify_group",
     "promql-test": "watchkeeper.cli.promql_cmds:promql_test",
+    "report": "watchkeeper.cli.report_cmds:report_group",
     "routes": "watchkeeper.cli.alerting_cmds:routes_group",
     "secrets": "watchkeeper.cli.security_cmds:secrets_group",
     "serve": "watchkeeper.cli.serve_cmds:serve",
