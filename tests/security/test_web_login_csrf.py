@@ -122,7 +122,7 @@ def test_cookie_authenticated_post_without_csrf_token_is_refused(
     log_in(client, "alice", password)
     response = client.post("/sample/alerts:write")
     assert response.status_code == 403
-    assert "CSRF check failed" in response.json()["detail"]
+    assert "CSRF check failed" in response.json()["error"]["message"]
     wrong = client.post("/sample/alerts:write", headers={"X-CSRF-Token": "guess"})
     assert wrong.status_code == 403
 
@@ -207,10 +207,10 @@ def test_bad_revoked_or_expired_bearer_tokens_get_401(
     for header in (f"Bearer {revoked}", f"Bearer {expiring}", "Bearer wk_nope"):
         response = client.get("/sample/alerts:read", headers={"Authorization": header})
         assert response.status_code == 401
-        assert "unknown, expired or revoked" in response.json()["detail"]
+        assert "unknown, expired or revoked" in response.json()["error"]["message"]
     basic = client.get("/sample/alerts:read", headers={"Authorization": "Basic YTpi"})
     assert basic.status_code == 401
-    assert "Bearer" in basic.json()["detail"]
+    assert "Bearer" in basic.json()["error"]["message"]
 
 
 def test_expired_session_is_anonymous_and_its_cookie_is_cleared(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from watchkeeper.alerting.alerts import Alert
 from watchkeeper.alerting.matchers import matcher_dict, matcher_from_parts, matchers_string
-from watchkeeper.core.clock import rfc3339
+from watchkeeper.core.clock import MAX_TIMESTAMP, rfc3339
 from watchkeeper.core.errors import NotFoundError, UserInputError
 from watchkeeper.core.labels import Matcher, matches_all
 from watchkeeper.state.db import Database
@@ -99,6 +99,10 @@ def validate_silence(silence: Silence, now: float, *, force: bool = False) -> No
         )
     if silence.ends_at <= silence.starts_at:
         raise UserInputError("the end time must be after the start time")
+    if silence.ends_at > MAX_TIMESTAMP or silence.starts_at > MAX_TIMESTAMP:
+        raise UserInputError(
+            "a silence must end before the year 10000; give a nearer end time or duration"
+        )
     if silence.ends_at <= now:
         raise UserInputError("the end time can't be in the past")
     if not force and matches_every_alert(silence.matchers):

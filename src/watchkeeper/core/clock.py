@@ -29,8 +29,13 @@ def now_ms(clock: Clock) -> int:
     return int(clock.now() * 1000)
 
 
+MAX_TIMESTAMP = 253402300799.0
+"""9999-12-31T23:59:59Z: the last moment a date can be written. Inputs beyond it are
+refused; stored values beyond it print as it."""
+
+
 def to_datetime(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
+    return datetime.fromtimestamp(min(ts, MAX_TIMESTAMP), tz=UTC)
 
 
 def rfc3339(ts: float | None) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,7 @@ from watchkeeper.readiness.model import Category, FailOn
 from watchkeeper.readiness.service import ReadinessService
 from watchkeeper.readiness.store import Trigger
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import require
+from watchkeeper.web.deps import MAX_ROW_ID, require
 
 MAX_WAIT = 120.0
 
@@ -57,7 +57,7 @@ def build_router(service: ReadinessService) -> APIRouter:
     @router.get("/runs", dependencies=read, summary="Readiness runs, newest first")
     async def runs(
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> dict[str, Any]:
         items, total = await asyncio.to_thread(service.store.history, limit=limit, offset=offset)
         return {
@@ -69,7 +69,7 @@ def build_router(service: ReadinessService) -> APIRouter:
         }
 
     @router.get("/runs/{run_id}", dependencies=read, summary="One readiness run and its report")
-    async def run(run_id: int) -> dict[str, Any]:
+    async def run(run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]) -> dict[str, Any]:
         try:
             summary, report = await asyncio.to_thread(service.store.get, run_id)
         except NotFoundError as exc:

@@ -31,6 +31,8 @@ TOKEN_PREFIX = "wk_"  # noqa: S105  (the public prefix of every token, not a cre
 _SHOWN_PREFIX = 10  # characters kept in clear to tell tokens apart in lists
 _TOUCH_EVERY_MS = 60_000
 
+MAX_TOKEN_LIFETIME = 36500 * 86400.0  # 100 years; longer lifetimes overflow ms counters
+
 
 class TokenStatus(StrEnum):
     ACTIVE = "active"
@@ -111,6 +113,11 @@ class TokenStore:
         scoped_permissions(role, scopes)  # raises when the scope exceeds the role
         if expires_in is not None and expires_in <= 0:
             raise UserInputError("token expiry must be in the future (e.g. 90d)")
+        if expires_in is not None and expires_in > MAX_TOKEN_LIFETIME:
+            raise UserInputError(
+                "token expiry must be at most 100 years (36500d); omit it for a token that "
+                "does not expire"
+            )
         plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = now_ms(self._clock)
         new_id = conn.execute(

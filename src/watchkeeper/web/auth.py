@@ -27,7 +27,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchkeeper.core.errors import AuthenticationError
@@ -37,6 +36,7 @@ from watchkeeper.security.sessions import SessionInfo
 from watchkeeper.security.setup import SecurityServices
 from watchkeeper.state.db import Database
 from watchkeeper.web.deps import current_principal, public
+from watchkeeper.web.errors import error_response_for_path
 
 LOGIN_PATH = "/login"
 SESSION_COOKIE = "wk_session"
@@ -218,9 +218,8 @@ async def _deny(scope: Scope, receive: Receive, send: Send, status: int, detail:
         await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
         return
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    await JSONResponse({"detail": detail}, status_code=status, headers=headers)(
-        scope, receive, send
-    )
+    response = error_response_for_path(str(scope.get("path", "")), status, detail, headers)
+    await response(scope, receive, send)
 
 
 async def _check_csrf(scope: Scope, receive: Receive, expected: str) -> tuple[bool, Receive]:

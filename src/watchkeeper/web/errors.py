@@ -39,7 +39,13 @@ _CODES = {
 def error_response(
     request: Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    path = request.url.path
+    return error_response_for_path(request.url.path, status, message, headers)
+
+
+def error_response_for_path(
+    path: str, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The error body a client of ``path`` expects (middleware has no request object)."""
     if path.startswith("/prometheus/"):
         body: Any = {"status": "error", "errorType": _CODES.get(status, "error"), "error": message}
     elif path.startswith("/alertmanager/"):
