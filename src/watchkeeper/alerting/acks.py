@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from watchkeeper.alerting.audit import OnWrite
 from watchkeeper.core.clock import rfc3339
 from watchkeeper.state.db import Database
 from watchkeeper.state.tables.alerting import alerting_acks
@@ -66,7 +67,15 @@ class Acknowledgements:
     def all(self) -> list[Acknowledgement]:
         return list(self._acks.values())
 
-    def put(self, ack: Acknowledgement) -> None:
+    def stored(self, group_id: str) -> Acknowledgement | None:
+        """The group's acknowledgement as stored, whether or not it has run out."""
+        return self._acks.get(group_id)
+
+    def put(
+        self, ack: Acknowledgement, *, on_write: OnWrite[Acknowledgement] | None = None
+    ) -> None:
+        """Store ``ack`` (replacing the group's earlier one); ``on_write`` runs in the same
+        transaction."""
         with self.db.begin() as conn:
             conn.execute(K.delete().where(K.c.group_id == ack.group_id))
             conn.execute(
@@ -79,13 +88,22 @@ class Acknowledgements:
                     comment=ack.comment,
                 )
             )
+            if on_write is not None:
+                on_write(conn, ack)
         self._acks[ack.group_id] = ack
 
-    def remove(self, group_id: str) -> Acknowledgement | None:
-        ack = self._acks.pop(group_id, None)
+    def remove(
+        self, group_id: str, *, on_write: OnWrite[Acknowledgement] | None = None
+    ) -> Acknowledgement | None:
+        """Withdraw the group's acknowledgement; ``on_write`` runs in the same transaction
+        with the one removed. ``None`` when the group had none."""
+        ack = self._acks.get(group_id)
         if ack is not None:
             with self.db.begin() as conn:
                 conn.execute(K.delete().where(K.c.group_id == group_id))
+                if on_write is not None:
+                    on_write(conn, ack)
+            self._acks.pop(group_id, None)
         return ack
 
     def take_expired(self, now: float) -> list[Acknowledgement]:

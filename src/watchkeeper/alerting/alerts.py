@@ -17,7 +17,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from watchkeeper.alerting.audit import OnWrite
 from watchkeeper.alerting.model import AlertInput, fingerprint
 from watchkeeper.core.clock import rfc3339
 from watchkeeper.core.enums import AlertStatus
@@ -251,21 +253,36 @@ class AlertStore:
             self.write_pending()
         return changes
 
-    def write_pending(self) -> None:
+    def write_pending(self, *, on_write: OnWrite[Sequence[Alert]] | None = None) -> None:
+        """Store what :meth:`ingest` left unwritten; ``on_write`` runs in the same
+        transaction (even when nothing needed writing) with the alerts written."""
         pending, self._unwritten = self._unwritten, []
         latest = {a.fingerprint: a for a in pending if self._alerts.get(a.fingerprint) is a}
-        self._write(list(latest.values()))
+        try:
+            self._write(list(latest.values()), on_write)
+        except BaseException:
+            self._unwritten = pending + self._unwritten  # written with the next change
+            raise
 
-    def resolve(self, fp: str, now: float, actor: str | None = None) -> AlertChange | None:
-        """End an alert now (by hand, or by the API)."""
+    def resolve(
+        self,
+        fp: str,
+        now: float,
+        actor: str | None = None,
+        *,
+        on_write: OnWrite[Alert] | None = None,
+    ) -> AlertChange | None:
+        """End an alert now (by hand, or by the API); ``on_write`` runs in the transaction
+        storing it, with the resolved alert."""
         old = self._alerts.get(fp)
         if old is None:
             return None
         alert = replace(old, ends_at=now, updated_at=now, timeout=False, resolved_by=actor)
         was_firing = fp in self._firing
+        step = None if on_write is None else _single(on_write, alert)
+        self._write([alert], step)
         self._alerts[fp] = alert
         self._set_firing(alert, False)
-        self._write([alert])
         return AlertChange(alert, old, Transition.RESOLVED if was_firing else Transition.NONE)
 
     def expire(self, now: float) -> list[Alert]:
@@ -329,8 +346,10 @@ class AlertStore:
             return False
         return stored - now < (alert.ends_at - now) / 2
 
-    def _write(self, alerts: Sequence[Alert]) -> None:
-        if not alerts:
+    def _write(
+        self, alerts: Sequence[Alert], on_write: OnWrite[Sequence[Alert]] | None = None
+    ) -> None:
+        if not alerts and on_write is None:
             return
         rows = [
             {
@@ -349,10 +368,20 @@ class AlertStore:
         ]
         fps = [r["fingerprint"] for r in rows]
         with self.db.begin() as conn:
-            conn.execute(A.delete().where(A.c.fingerprint.in_(fps)))
-            conn.execute(A.insert(), rows)
+            if rows:
+                conn.execute(A.delete().where(A.c.fingerprint.in_(fps)))
+                conn.execute(A.insert(), rows)
+            if on_write is not None:
+                on_write(conn, alerts)
         for a in alerts:
             self._stored_ends[a.fingerprint] = a.ends_at
+
+
+def _single(on_write: OnWrite[Alert], alert: Alert) -> OnWrite[Sequence[Alert]]:
+    def step(conn: Connection, _written: Sequence[Alert]) -> None:
+        on_write(conn, alert)
+
+    return step
 
 
 def _overlaps(old: Alert, new: Alert) -> bool:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from watchkeeper.alerting.alerts import Alert
+from watchkeeper.alerting.audit import OnWrite
 from watchkeeper.alerting.config_ext import MaintenanceWindowConfig
 from watchkeeper.alerting.matchers import matchers_string, parse_matcher_lines
 from watchkeeper.alerting.timeintervals import TimeIntervalSet, load_zone
@@ -104,6 +105,15 @@ class MaintenanceWindow:
 
     def matches(self, alert: Alert) -> bool:
         return matches_all(self.matchers, alert.label_map)
+
+    def record(self) -> dict[str, Any]:
+        """What the window is, independent of the time it is read (for audit digests)."""
+        return {
+            "id": self.id,
+            "source": self.source.value,
+            "created_by": self.created_by,
+            "spec": self.config.model_dump(mode="json", by_alias=True),
+        }
 
     def to_dict(self, now: float, intervals: Mapping[str, TimeIntervalSet]) -> dict[str, Any]:
         cfg = self.config
@@ -204,8 +214,14 @@ class MaintenanceWindows:
         return found
 
     def create(
-        self, config: MaintenanceWindowConfig, *, created_by: str, now: float
+        self,
+        config: MaintenanceWindowConfig,
+        *,
+        created_by: str,
+        now: float,
+        on_write: OnWrite[MaintenanceWindow] | None = None,
     ) -> MaintenanceWindow:
+        """A new window from the API; ``on_write`` runs in the transaction storing it."""
         zone = load_zone(config.location)
         if config.ends_at is not None and _ts(config.ends_at, zone) <= now:
             raise UserInputError("the window ends in the past; give an ends_at in the future")
@@ -223,19 +239,24 @@ class MaintenanceWindows:
             created_by=created_by,
             created_at=now,
         )
+        self._save(window, now, on_write)
         self._windows[window.id] = window
-        self._save(window, now)
         return window
 
-    def delete(self, window_id: str, now: float) -> MaintenanceWindow:
+    def delete(
+        self, window_id: str, now: float, *, on_write: OnWrite[MaintenanceWindow] | None = None
+    ) -> MaintenanceWindow:
+        """Delete a window made through the API; ``on_write`` runs in the same transaction."""
         window = self.get(window_id)
         if window.source is WindowSource.CONFIG:
             raise UserInputError(
                 f"maintenance window {window.name!r} comes from the config file; remove it there"
             )
-        del self._windows[window_id]
         with self.db.begin() as conn:
             conn.execute(W.update().where(W.c.id == window_id).values(deleted_at=now))
+            if on_write is not None:
+                on_write(conn, window)
+        del self._windows[window_id]
         return window
 
     def active(self, now: float) -> list[MaintenanceWindow]:
@@ -280,7 +301,12 @@ class MaintenanceWindows:
     def describe(self, window: MaintenanceWindow) -> str:
         return matchers_string(window.matchers)
 
-    def _save(self, window: MaintenanceWindow, now: float) -> None:
+    def _save(
+        self,
+        window: MaintenanceWindow,
+        now: float,
+        on_write: OnWrite[MaintenanceWindow] | None = None,
+    ) -> None:
         spec = window.config.model_dump(mode="json", by_alias=True)
         with self.db.begin() as conn:
             exists = conn.execute(sa.select(W.c.id).where(W.c.id == window.id)).first()
@@ -295,3 +321,5 @@ class MaintenanceWindows:
                 conn.execute(W.update().where(W.c.id == window.id).values(**values))
             else:
                 conn.execute(W.insert().values(id=window.id, created_at=now, **values))
+            if on_write is not None:
+                on_write(conn, window)

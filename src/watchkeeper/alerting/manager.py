@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from watchkeeper.alerting.acks import Acknowledgements
 from watchkeeper.alerting.actions import AlertActions
-from watchkeeper.alerting.alerts import AlertChange, AlertStore, Transition, from_input
+from watchkeeper.alerting.alerts import Alert, AlertChange, AlertStore, Transition, from_input
+from watchkeeper.alerting.audit import OnWrite
 from watchkeeper.alerting.config import AlertingConfig, semantic_problems
 from watchkeeper.alerting.dependencies import DependencyMap
 from watchkeeper.alerting.dispatcher import Dispatcher
@@ -45,6 +46,7 @@ from watchkeeper.alerting.views import AlertViews
 from watchkeeper.core.clock import Clock
 from watchkeeper.core.errors import ConfigError
 from watchkeeper.notify.base import Outbox
+from watchkeeper.security.audit import AuditLog
 from watchkeeper.state.db import Database
 
 if TYPE_CHECKING:
@@ -58,7 +60,8 @@ class AlertManager:
     """Implements :class:`~watchkeeper.alerting.model.AlertSink`.
 
     ``services`` maps each service to the services it depends on (the root config's
-    ``services[].depends_on``)."""
+    ``services[].depends_on``). With ``audit``, every change a principal makes through
+    :attr:`actions` is recorded in the audit log in the transaction making it."""
 
     def __init__(
         self,
@@ -70,6 +73,7 @@ class AlertManager:
         services: Mapping[str, Sequence[str]] | None = None,
         external_url: str = "",
         history: AlertHistory | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         problems = semantic_problems(config)
         if problems:
@@ -78,6 +82,7 @@ class AlertManager:
         self.outbox = outbox
         self.clock = clock
         self.external_url = external_url
+        self.audit = audit
         self.history = history or AlertHistory(db, clock)
         self.scheduler = Scheduler(clock)
         self.store = AlertStore(db)
@@ -139,6 +144,7 @@ class AlertManager:
         outbox: Outbox,
         clock: Clock,
         history: AlertHistory | None = None,
+        audit: AuditLog | None = None,
     ) -> AlertManager:
         """Build from the root config: the ``alerting`` section, the services' dependencies
         and the external URL for links in notifications."""
@@ -150,6 +156,7 @@ class AlertManager:
             services={s.name: list(s.depends_on) for s in config.services},
             external_url=config.server.base_url(),
             history=history,
+            audit=audit,
         )
 
     # -- config -------------------------------------------------------------------------
@@ -248,8 +255,11 @@ class AlertManager:
 
     # -- input --------------------------------------------------------------------------
 
-    async def put(self, alerts: Sequence[AlertInput]) -> None:
-        """Take alerts from a sender (the rule evaluator, the Alertmanager API)."""
+    async def put(
+        self, alerts: Sequence[AlertInput], *, on_write: OnWrite[Sequence[Alert]] | None = None
+    ) -> None:
+        """Take alerts from a sender (the rule evaluator, the Alertmanager API).
+        ``on_write`` runs in the transaction that stores them."""
         if not alerts:
             return
         now = self.clock.now()
@@ -265,7 +275,7 @@ class AlertManager:
             if self._started:
                 await self.scheduler.run_due()  # group_wait 0: into the outbox right away
         finally:
-            self.store.write_pending()  # stored before put returns
+            self.store.write_pending(on_write=on_write)  # stored before put returns
 
     async def apply_changes(self, changes: Sequence[AlertChange], now: float) -> None:
         entries: list[HistoryEntry] = []

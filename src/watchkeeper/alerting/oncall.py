@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from watchkeeper.alerting.audit import OnWrite
 from watchkeeper.alerting.config_ext import Handoff, OnCallRotationConfig
 from watchkeeper.alerting.timeintervals import load_zone
 from watchkeeper.core.clock import rfc3339
@@ -193,7 +194,9 @@ class OnCall:
         comment: str = "",
         now: float,
         known_receivers: Iterable[str],
+        on_write: OnWrite[Override] | None = None,
     ) -> Override:
+        """A new override; ``on_write`` runs in the transaction storing it."""
         self.rotation(rotation)
         if receiver not in set(known_receivers):
             raise UserInputError(
@@ -217,13 +220,19 @@ class OnCall:
                 )
                 .returning(OV.c.id)
             ).scalar_one()
-        override = Override(
-            str(new_id), rotation, receiver, starts_at, ends_at, created_by, comment
-        )
+            override = Override(
+                str(new_id), rotation, receiver, starts_at, ends_at, created_by, comment
+            )
+            if on_write is not None:
+                on_write(conn, override)
         self._api_overrides[override.id] = override
         return override
 
-    def remove_override(self, rotation: str, override_id: str) -> Override:
+    def remove_override(
+        self, rotation: str, override_id: str, *, on_write: OnWrite[Override] | None = None
+    ) -> Override:
+        """Remove an override made through the API; ``on_write`` runs in the same
+        transaction."""
         found = self._api_overrides.get(override_id)
         if found is None or found.rotation != rotation:
             raise NotFoundError(
@@ -232,5 +241,7 @@ class OnCall:
             )
         with self.db.begin() as conn:
             conn.execute(OV.delete().where(OV.c.id == int(override_id)))
+            if on_write is not None:
+                on_write(conn, found)
         del self._api_overrides[override_id]
         return found

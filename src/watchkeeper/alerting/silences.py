@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from watchkeeper.alerting.alerts import Alert
+from watchkeeper.alerting.audit import OnWrite
 from watchkeeper.alerting.matchers import matcher_dict, matcher_from_parts, matchers_string
 from watchkeeper.core.clock import MAX_TIMESTAMP, rfc3339
 from watchkeeper.core.errors import NotFoundError, UserInputError
@@ -71,6 +72,17 @@ class Silence:
 
     def describe(self) -> str:
         return matchers_string(self.matchers)
+
+    def record(self) -> dict[str, Any]:
+        """What the silence is, independent of the time it is read (for audit digests)."""
+        return {
+            "id": self.id,
+            "matchers": [matcher_dict(m) for m in self.matchers],
+            "startsAt": rfc3339(self.starts_at),
+            "endsAt": rfc3339(self.ends_at),
+            "createdBy": self.created_by,
+            "comment": self.comment,
+        }
 
 
 _PROBES = ("a", "0", "Z", "critical", "x y-z_1.2/3:4", "é", "A" * 64)
@@ -161,6 +173,9 @@ class Silences:
             raise NotFoundError(f"silence {silence_id} not found")
         return found
 
+    def find(self, silence_id: str) -> Silence | None:
+        return self._all.get(silence_id)
+
     def all(self) -> list[Silence]:
         return sorted(self._all.values(), key=lambda s: (s.ends_at, s.id))
 
@@ -193,9 +208,15 @@ class Silences:
         return [a for a in alerts if not a.resolved(now) and matches_all(matchers, a.label_map)]
 
     def set(
-        self, draft: Silence, now: float, *, force: bool = False
+        self,
+        draft: Silence,
+        now: float,
+        *,
+        force: bool = False,
+        on_write: OnWrite[Silence] | None = None,
     ) -> tuple[Silence, Silence | None]:
-        """Create or update a silence. Returns (the stored silence, the one it expired)."""
+        """Create or update a silence. Returns (the stored silence, the one it expired).
+        ``on_write`` runs in the transaction that stores them, with the stored silence."""
         validate_silence(draft, now, force=force)
         candidate = replace(draft, updated_at=now)
         expired: Silence | None = None
@@ -205,21 +226,26 @@ class Silences:
                 raise NotFoundError(f"silence {draft.id} not found; omit the id to create one")
             if _can_update(prev, candidate, now):
                 stored = replace(candidate, created_at=prev.created_at)
-                self._store(stored)
+                self._store([stored], on_write)
                 return stored, None
             if prev.state(now) is not SilenceState.EXPIRED:
-                expired = self._expire(prev, now)
+                expired = _expired(prev, now)
         stored = replace(
             candidate, id=self._new_id(), starts_at=max(candidate.starts_at, now), created_at=now
         )
-        self._store(stored)
+        self._store([*([expired] if expired else []), stored], on_write)
         return stored, expired
 
-    def expire(self, silence_id: str, now: float) -> Silence:
+    def expire(
+        self, silence_id: str, now: float, *, on_write: OnWrite[Silence] | None = None
+    ) -> Silence:
+        """End a silence now; ``on_write`` runs in the same transaction with the ended one."""
         silence = self.get(silence_id)
         if silence.state(now) is SilenceState.EXPIRED:
             raise UserInputError(f"silence {silence_id} already expired")
-        return self._expire(silence, now)
+        done = _expired(silence, now)
+        self._store([done], on_write)
+        return done
 
     def next_change(self, now: float) -> float | None:
         """The next instant a silence starts or ends."""
@@ -236,27 +262,35 @@ class Silences:
             self.version += 1
         return len(old)
 
-    def _expire(self, silence: Silence, now: float) -> Silence:
-        if silence.state(now) is SilenceState.PENDING:
-            done = replace(silence, starts_at=now, ends_at=now, updated_at=now)
-        else:
-            done = replace(silence, ends_at=now, updated_at=now)
-        self._store(done)
-        return done
-
-    def _store(self, silence: Silence) -> None:
-        row = {
-            "id": silence.id,
-            "matchers": json.dumps([matcher_dict(m) for m in silence.matchers]),
-            "starts_at": silence.starts_at,
-            "ends_at": silence.ends_at,
-            "created_by": silence.created_by,
-            "comment": silence.comment,
-            "created_at": silence.created_at,
-            "updated_at": silence.updated_at,
-        }
+    def _store(self, silences: Sequence[Silence], on_write: OnWrite[Silence] | None) -> None:
+        """Write ``silences`` in one transaction (with ``on_write`` given the last one),
+        then make them current here."""
         with self.db.begin() as conn:
-            conn.execute(S.delete().where(S.c.id == silence.id))
-            conn.execute(S.insert().values(**row))
-        self._all[silence.id] = silence
+            for silence in silences:
+                conn.execute(S.delete().where(S.c.id == silence.id))
+                conn.execute(S.insert().values(**_row(silence)))
+            if on_write is not None:
+                on_write(conn, silences[-1])
+        for silence in silences:
+            self._all[silence.id] = silence
         self.version += 1
+
+
+def _expired(silence: Silence, now: float) -> Silence:
+    """``silence`` ended at ``now`` (a pending one never starts)."""
+    if silence.state(now) is SilenceState.PENDING:
+        return replace(silence, starts_at=now, ends_at=now, updated_at=now)
+    return replace(silence, ends_at=now, updated_at=now)
+
+
+def _row(silence: Silence) -> dict[str, Any]:
+    return {
+        "id": silence.id,
+        "matchers": json.dumps([matcher_dict(m) for m in silence.matchers]),
+        "starts_at": silence.starts_at,
+        "ends_at": silence.ends_at,
+        "created_by": silence.created_by,
+        "comment": silence.comment,
+        "created_at": silence.created_at,
+        "updated_at": silence.updated_at,
+    }

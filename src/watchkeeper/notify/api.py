@@ -21,21 +21,29 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from sqlalchemy.engine import Connection
 
 from watchkeeper.core.enums import DeliveryStatus, NotificationEvent
 from watchkeeper.core.errors import DeliveryFailure, NotFoundError
 from watchkeeper.notify.records import AttemptOutcome
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.notify.testmsg import make_test_message
+from watchkeeper.security.audit import AuditAction, AuditLog
 from watchkeeper.security.permissions import Permission
+from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import MAX_ROW_ID, Principal, require
 
 MAX_WAIT = 30.0
 
 
 def build_router(
-    service: NotifyService, *, external_url: str | Callable[[], str] = ""
+    service: NotifyService,
+    *,
+    external_url: str | Callable[[], str] = "",
+    audit: AuditLog | None = None,
 ) -> APIRouter:
+    """With ``audit``, a test notification is recorded (``notifications:test``) in the
+    transaction that queues it."""
     router = APIRouter(prefix="/api/v1", tags=["notifications"])
     read = [Depends(require(Permission.NOTIFICATIONS_READ))]
 
@@ -71,14 +79,11 @@ def build_router(
             items.append({"name": name, "integrations": integrations})
         return {"receivers": items}
 
-    @router.post(
-        "/receivers/{name}/test",
-        status_code=202,
-        dependencies=[Depends(require(Permission.NOTIFICATIONS_TEST))],
-    )
+    @router.post("/receivers/{name}/test", status_code=202)
     async def send_test(
         name: str,
         request: Request,
+        principal: Annotated[Principal, Depends(require(Permission.NOTIFICATIONS_TEST))],
         wait: float = Query(0.0, ge=0.0, le=MAX_WAIT, description="seconds to wait for outcomes"),
     ) -> dict[str, Any]:
         """Queue a clearly marked test notification through the real outbox."""
@@ -89,12 +94,24 @@ def build_router(
             raise HTTPException(
                 409, f"receiver {name!r} has no channel configs; add one (e.g. webhook_configs)"
             )
-        principal = getattr(request.state, "principal", None)
-        who = principal.name if isinstance(principal, Principal) else ""
         message = make_test_message(
-            name, clock=service.outbox.clock, external_url=base_url(), requested_by=who
+            name, clock=service.outbox.clock, external_url=base_url(), requested_by=principal.name
         )
-        queued = await asyncio.to_thread(service.outbox.enqueue, name, message)
+        addr = remote_addr(request.scope)
+
+        def audited(conn: Connection) -> None:
+            if audit is not None:
+                audit.record(
+                    conn,
+                    principal,
+                    AuditAction.NOTIFICATIONS_TEST,
+                    f"receiver:{name}",
+                    after={"receiver": name, "dedup_key": message.dedup_key},
+                    detail={"dedup_key": message.dedup_key},
+                    remote_addr=addr,
+                )
+
+        queued = await asyncio.to_thread(service.outbox.enqueue, name, message, on_write=audited)
         deadline = time.monotonic() + wait
         while True:
             page = await asyncio.to_thread(

@@ -95,8 +95,15 @@ class SqlOutbox:
 
     # -- writing -------------------------------------------------------------------------
 
-    def enqueue(self, receiver: str, message: NotificationMessage) -> int:
-        """Queue ``message`` for every integration of ``receiver``; 0 for a duplicate."""
+    def enqueue(
+        self,
+        receiver: str,
+        message: NotificationMessage,
+        *,
+        on_write: Callable[[Connection], None] | None = None,
+    ) -> int:
+        """Queue ``message`` for every integration of ``receiver``; 0 for a duplicate.
+        ``on_write`` runs in the transaction that queues it (not for a duplicate)."""
         config = self._receivers.get(receiver)
         if config is None:
             known = ", ".join(sorted(self._receivers)) or "(none)"
@@ -148,6 +155,8 @@ class SqlOutbox:
                             for channel, index in integrations
                         ],
                     )
+                if on_write is not None:
+                    on_write(conn)
         except sa.exc.IntegrityError:
             return 0  # this receiver already has this dedup key: nothing new to send
         if integrations:

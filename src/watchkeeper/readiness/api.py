@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,8 @@ from watchkeeper.readiness.model import Category, FailOn
 from watchkeeper.readiness.service import ReadinessService
 from watchkeeper.readiness.store import Trigger
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import MAX_ROW_ID, require
+from watchkeeper.web.auth import remote_addr
+from watchkeeper.web.deps import MAX_ROW_ID, Principal, require
 
 MAX_WAIT = 120.0
 
@@ -76,13 +77,10 @@ def build_router(service: ReadinessService) -> APIRouter:
             raise HTTPException(404, str(exc)) from None
         return {"run": summary.to_dict(), "report": report.to_dict()}
 
-    @router.post(
-        "/runs",
-        dependencies=[Depends(require(Permission.READINESS_RUN))],
-        summary="Start a readiness run",
-        status_code=202,
-    )
+    @router.post("/runs", summary="Start a readiness run", status_code=202)
     async def start(
+        http: Request,
+        principal: Annotated[Principal, Depends(require(Permission.READINESS_RUN))],
         body: RunRequest | None = None,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0.0,
     ) -> JSONResponse:
@@ -93,7 +91,9 @@ def build_router(service: ReadinessService) -> APIRouter:
             fail_on=request.fail_on,
         )
         try:
-            task = service.start(options, Trigger.API)
+            task = service.start(
+                options, Trigger.API, by=principal, remote_addr=remote_addr(http.scope)
+            )
         except ConflictError as exc:
             raise HTTPException(409, str(exc)) from None
         if wait > 0:

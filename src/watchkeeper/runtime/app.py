@@ -160,9 +160,21 @@ class Runtime:
             transport=self.options.http_transport,
             worker_id=cluster.member_id if cluster is not None else None,
         )
+        env = self.options.env
+        try:
+            box = secret_box(self.loaded, env)
+        except ConfigError:
+            box = None  # no key configured: storing secrets through the API is refused
+        self.security: SecurityServices = build_security(security_config(cfg), clock=clock, box=box)
         self.history = AlertHistory(state_db, clock)
+        # changes people make to alert management are audited in the transactions making them
         self.alerts_live = AlertManager.from_config(
-            cfg, db=state_db, outbox=self.notify.outbox, clock=clock, history=self.history
+            cfg,
+            db=state_db,
+            outbox=self.notify.outbox,
+            clock=clock,
+            history=self.history,
+            audit=self.security.audit,
         )
         self.anomaly = self.new_anomaly_runner(cfg)
         self.rule_state = RuleStateStore(self.db) if cluster is None else cluster.rule_state
@@ -180,18 +192,13 @@ class Runtime:
         )
         self.rules.load(load_rules(cfg, self.loaded.base_dir))
         self.rule_views = RuleViews(self.rules)
-        env = self.options.env
-        try:
-            box = secret_box(self.loaded, env)
-        except ConfigError:
-            box = None  # no key configured: storing secrets through the API is refused
-        self.security: SecurityServices = build_security(security_config(cfg), clock=clock, box=box)
         self.readiness = ReadinessService(
             self.db,
             lambda: self.loaded,
             clock=clock,
             transport=self.options.http_transport,
             env=self.options.env,
+            audit=self.security.audit,
         )
         self.readiness_schedule = ReadinessScheduler(
             self.readiness, lambda: self.config, clock=clock, outbox=self.notify.outbox

@@ -59,6 +59,8 @@ class AuditAction(StrEnum):
     MAINTENANCE_CREATE = "maintenance:create"
     MAINTENANCE_UPDATE = "maintenance:update"
     MAINTENANCE_DELETE = "maintenance:delete"
+    ONCALL_OVERRIDES_CREATE = "oncall-overrides:create"
+    ONCALL_OVERRIDES_DELETE = "oncall-overrides:delete"
     ESCALATIONS_UPDATE = "escalations:update"
     NOTIFICATIONS_TEST = "notifications:test"
     RECEIVERS_WRITE = "receivers:write"

@@ -5,27 +5,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from watchkeeper import __version__
+from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.errors import ConfigError
+from watchkeeper.security.audit import AuditAction
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import public, require
+from watchkeeper.web.auth import remote_addr
+from watchkeeper.web.deps import PageLimit, PageOffset, Principal, page, public, require
 from watchkeeper.web.views import service_summaries, service_summary
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
 
 
-def _page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
-    return {
-        "items": items[offset : offset + limit],
-        "total": len(items),
-        "limit": limit,
-        "offset": offset,
-    }
+def config_record(config: WatchkeeperConfig) -> dict[str, Any]:
+    """The configuration as the audit log digests it (secrets redacted)."""
+    return config.model_dump(mode="json", by_alias=True)
 
 
 def api_router(rt: Runtime) -> APIRouter:
@@ -35,13 +34,13 @@ def api_router(rt: Runtime) -> APIRouter:
     @router.get("/services", dependencies=services_read, summary="Every service and its status")
     def list_services(
         state: Annotated[str | None, Query(description="up, degraded, down or unknown")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
         items = [s.to_dict() for s in service_summaries(rt)]
         if state is not None:
             items = [s for s in items if s["state"] == state]
-        return _page(items, limit, offset)
+        return page(items, limit, offset)
 
     @router.get("/services/{name}", dependencies=services_read, summary="One service")
     def get_service(name: str) -> dict[str, Any]:
@@ -56,8 +55,8 @@ def api_router(rt: Runtime) -> APIRouter:
     def list_checks(
         service: str | None = None,
         status: Annotated[str | None, Query(description="up, down or unknown")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
         items = [
             s.to_dict()
@@ -65,7 +64,7 @@ def api_router(rt: Runtime) -> APIRouter:
             if (service is None or s.service == service)
             and (status is None or s.status.value == status)
         ]
-        return _page(items, limit, offset)
+        return page(items, limit, offset)
 
     return router
 
@@ -107,14 +106,32 @@ def ops_router(rt: Runtime) -> APIRouter:
     def metrics() -> Response:
         return Response(generate_latest(rt.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @router.post("/-/reload", dependencies=[Depends(require(Permission.CONFIG_WRITE))])
-    async def reload() -> dict[str, str]:
+    @router.post("/-/reload")
+    async def reload(
+        request: Request,
+        principal: Annotated[Principal, Depends(require(Permission.CONFIG_WRITE))],
+    ) -> dict[str, str]:
+        before = config_record(rt.config)
         try:
             await rt.reload()
         except ConfigError as exc:
             raise HTTPException(
                 400, "configuration not reloaded: " + "; ".join(exc.problems)
             ) from None
+        # The configuration lives in its file, not in the database: the record is the
+        # only write, made once the new configuration is in place.
+        after = config_record(rt.config)
+        with rt.db.begin() as conn:
+            rt.security.audit.record(
+                conn,
+                principal,
+                AuditAction.CONFIG_RELOAD,
+                "config",
+                before=before,
+                after=after,
+                detail={"changed": before != after},
+                remote_addr=remote_addr(request.scope),
+            )
         return {"status": "reloaded"}
 
     return router

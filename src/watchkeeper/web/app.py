@@ -138,7 +138,9 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(security_api_router(auth))
     for router in alerting_routers(rt.alerts):
         app.include_router(router)
-    app.include_router(notify_router(rt.notify, external_url=rt.config.server.base_url()))
+    app.include_router(
+        notify_router(rt.notify, external_url=rt.config.server.base_url(), audit=rt.security.audit)
+    )
     app.include_router(readiness_router(rt.readiness))
     app.include_router(slo_api_router(rt.reports, rt.anomaly))
     app.include_router(remote_write_router(rt.remote.push))

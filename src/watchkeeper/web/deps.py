@@ -10,12 +10,12 @@ the route x role matrix test.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import fastapi.routing
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Query, Request
 from starlette.routing import BaseRoute, Host, Mount
 
 from watchkeeper.security.permissions import Permission
@@ -23,10 +23,13 @@ from watchkeeper.security.principal import ANONYMOUS, Principal, PrincipalKind
 
 __all__ = [
     "ANONYMOUS",
+    "PageLimit",
+    "PageOffset",
     "Principal",
     "PrincipalKind",
     "RouteGuard",
     "current_principal",
+    "page",
     "public",
     "require",
     "route_guards",
@@ -36,6 +39,21 @@ __all__ = [
 MAX_ROW_ID = 2**63 - 1
 """The largest id a database row can have. Id and cursor parameters are bounded by it, so
 a client's huge number is a 422, never a database overflow."""
+
+MAX_PAGE = 1000
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many items")]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="skip this many items")]
+
+
+def page(items: Sequence[Any], limit: int, offset: int) -> dict[str, Any]:
+    """One page of a list endpoint's answer: ``items``, and ``total`` (before paging),
+    ``limit`` and ``offset`` as asked."""
+    return {
+        "items": list(items[offset : offset + limit]),
+        "total": len(items),
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 def current_principal(request: Request) -> Principal:

@@ -3,7 +3,8 @@ one alert with its history, its groups and the notifications sent about it, and 
 acknowledge / withdraw / resolve forms.
 
 Every action goes through alert management (``rt.alerts.actions``), which records it in
-the alert history with who did it; nothing here decides alert state itself. Notification
+the alert history and the audit log with who did it and from where; nothing here decides
+alert state itself. Notification
 links (``<external_url>/alerts/<fingerprint>``) land on :func:`alert_page`.
 """
 
@@ -26,6 +27,7 @@ from watchkeeper.core.errors import UserInputError
 from watchkeeper.core.labels import Labels, Matcher, matches_all
 from watchkeeper.notify.records import Attempt
 from watchkeeper.security.permissions import Permission
+from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import Principal
 from watchkeeper.web.pages_base import (
     install_filters,
@@ -274,7 +276,11 @@ def alerts_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
                     raise UserInputError("expires_in: give a number of seconds, e.g. 3600")
                 expires_at = rt.clock.now() + int(expires_in)
             await rt.alerts.actions.ack_alert(
-                fingerprint, by=principal.name, comment=comment.strip(), expires_at=expires_at
+                fingerprint,
+                by=principal,
+                comment=comment.strip(),
+                expires_at=expires_at,
+                remote_addr=remote_addr(request.scope),
             )
         except UserInputError as exc:
             return failed(request, fingerprint, exc)
@@ -285,7 +291,9 @@ def alerts_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         request: Request, fingerprint: str, principal: Writer, next_: NextPath = ""
     ) -> Response:
         try:
-            await rt.alerts.actions.unack_alert(fingerprint, by=principal.name)
+            await rt.alerts.actions.unack_alert(
+                fingerprint, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return failed(request, fingerprint, exc)
         return see_other(local_path(next_, f"/alerts/{fingerprint}"), "unacked")
@@ -295,7 +303,9 @@ def alerts_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         request: Request, fingerprint: str, principal: Writer, next_: NextPath = ""
     ) -> Response:
         try:
-            await rt.alerts.actions.resolve_alert(fingerprint, by=principal.name)
+            await rt.alerts.actions.resolve_alert(
+                fingerprint, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return failed(request, fingerprint, exc)
         return see_other(local_path(next_, f"/alerts/{fingerprint}"), "resolved")

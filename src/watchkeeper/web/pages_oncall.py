@@ -17,6 +17,7 @@ from watchkeeper.alerting.escalation import EscalationState
 from watchkeeper.alerting.oncall import Override, Shift
 from watchkeeper.core.errors import UserInputError
 from watchkeeper.security.permissions import Permission
+from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import Principal
 from watchkeeper.web.pages_base import install_filters, page_guard, render, see_other
 from watchkeeper.web.pages_silences import parse_utc
@@ -133,7 +134,13 @@ def oncall_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
             if ends is None:
                 raise UserInputError("ends: say when the override ends (UTC)")
             rt.alerts.actions.add_override(
-                rotation, receiver, starts, ends, by=principal.name, comment=comment.strip()
+                rotation,
+                receiver,
+                starts,
+                ends,
+                by=principal,
+                comment=comment.strip(),
+                remote_addr=remote_addr(request.scope),
             )
         except UserInputError as exc:
             return page(
@@ -149,7 +156,9 @@ def oncall_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         request: Request, rotation: str, override_id: str, principal: Writer
     ) -> Response:
         try:
-            rt.alerts.actions.remove_override(rotation, override_id)
+            rt.alerts.actions.remove_override(
+                rotation, override_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return page(request, status_code=exc.status_code, flashes=[("error", str(exc))])
         return see_other("/oncall", "override-removed")

@@ -3,8 +3,8 @@ live preview of the alerts it would mute, expire one; create and delete one-off
 maintenance windows (recurring ones live in the config or come through the API).
 
 Creating, expiring and deleting go through alert management (``rt.alerts.actions``),
-which validates them (a silence that would mute every alert is refused here: the API's
-``force`` is the deliberate way to do that)."""
+which audits and validates them (a silence that would mute every alert is refused here:
+the API's ``force`` is the deliberate way to do that)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from watchkeeper.core.durations import parse_duration
 from watchkeeper.core.errors import UserInputError
 from watchkeeper.core.labels import Matcher
 from watchkeeper.security.permissions import Permission
+from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import Principal
 from watchkeeper.web.pages_base import MAX_TIME, install_filters, page_guard, render, see_other
 
@@ -242,7 +243,9 @@ def silences_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         draft = SilenceDraft(matchers, starts_at, ends_at, duration, comment)
         try:
             silence = silence_draft(draft, now=rt.clock.now(), by=principal.name)
-            stored = await rt.alerts.actions.set_silence(silence)
+            stored = await rt.alerts.actions.set_silence(
+                silence, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return new_page(
                 request, draft, status_code=exc.status_code, flashes=[("error", str(exc))]
@@ -254,7 +257,9 @@ def silences_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
         request: Request, silence_id: str, principal: SilenceWriter
     ) -> Response:
         try:
-            await rt.alerts.actions.expire_silence(silence_id)
+            await rt.alerts.actions.expire_silence(
+                silence_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return list_page(request, status_code=exc.status_code, flashes=[("error", str(exc))])
         return see_other("/silences", "silence-expired")
@@ -294,7 +299,9 @@ def silences_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
                 )
             except ValidationError as exc:
                 raise UserInputError(validation_message(exc)) from None
-            await rt.alerts.actions.create_maintenance(config, by=principal.name)
+            await rt.alerts.actions.create_maintenance(
+                config, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return list_page(
                 request,
@@ -307,7 +314,9 @@ def silences_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter:
     @router.post("/maintenance/{window_id}/delete")
     async def delete_window(request: Request, window_id: str, principal: WindowWriter) -> Response:
         try:
-            await rt.alerts.actions.delete_maintenance(window_id)
+            await rt.alerts.actions.delete_maintenance(
+                window_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return list_page(request, status_code=exc.status_code, flashes=[("error", str(exc))])
         return see_other("/silences#maintenance", "maintenance-deleted")

@@ -21,9 +21,10 @@ from watchkeeper.security.audit import AuditRecord, csv_lines, jsonl_lines
 from watchkeeper.security.passwords import generate_password
 from watchkeeper.security.permissions import Permission, Role, parse_permissions
 from watchkeeper.security.principal import Principal
+from watchkeeper.security.tokens import TokenStatus
 from watchkeeper.security.users import User
 from watchkeeper.web.auth import WebAuth, remote_addr
-from watchkeeper.web.deps import MAX_ROW_ID, require
+from watchkeeper.web.deps import MAX_ROW_ID, PageLimit, PageOffset, page, require
 
 T = TypeVar("T")
 
@@ -88,6 +89,12 @@ def _user_json(user: User) -> dict[str, Any]:
     }
 
 
+def _legacy(out: dict[str, Any], key: str) -> dict[str, Any]:
+    """A page that also carries its items under the list's earlier key (``users``, ...)."""
+    out[key] = out["items"]
+    return out
+
+
 def security_api_router(auth: WebAuth, *, prefix: str = "/api/v1") -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["security"])
     sec = auth.security
@@ -115,11 +122,25 @@ def security_api_router(auth: WebAuth, *, prefix: str = "/api/v1") -> APIRouter:
 
     # --- users ---
 
-    @router.get("/users", summary="List users")
+    @router.get(
+        "/users",
+        summary="List users",
+        description="A page of users (``items``, ``total``, ``limit``, ``offset``); ``users`` "
+        "repeats ``items`` for earlier clients.",
+    )
     def list_users(
         _: Annotated[Principal, Depends(require(Permission.USERS_READ))],
+        role: Role | None = None,
+        disabled: bool | None = None,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
-        return {"users": [_user_json(u) for u in tx(sec.users.list)]}
+        found = [
+            _user_json(u)
+            for u in tx(sec.users.list)
+            if (role is None or u.role is role) and (disabled is None or u.disabled is disabled)
+        ]
+        return _legacy(page(found, limit, offset), "users")
 
     @router.post("/users", status_code=201, summary="Create a user")
     def create_user(
@@ -177,12 +198,26 @@ def security_api_router(auth: WebAuth, *, prefix: str = "/api/v1") -> APIRouter:
 
     # --- tokens ---
 
-    @router.get("/tokens", summary="List API tokens (never their values)")
+    @router.get(
+        "/tokens",
+        summary="List API tokens (never their values)",
+        description="A page of tokens (``items``, ``total``, ``limit``, ``offset``); ``tokens`` "
+        "repeats ``items`` for earlier clients.",
+    )
     def list_tokens(
         _: Annotated[Principal, Depends(require(Permission.TOKENS_READ))],
+        role: Role | None = None,
+        status: TokenStatus | None = None,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
         now = sec.tokens.now_ms()
-        return {"tokens": [t.public(now) for t in tx(sec.tokens.list)]}
+        found = [
+            t.public(now)
+            for t in tx(sec.tokens.list)
+            if (role is None or t.role is role) and (status is None or t.status(now) is status)
+        ]
+        return _legacy(page(found, limit, offset), "tokens")
 
     @router.post("/tokens", status_code=201, summary="Create an API token (shown once)")
     def create_token(
@@ -226,11 +261,27 @@ def security_api_router(auth: WebAuth, *, prefix: str = "/api/v1") -> APIRouter:
             )
         return sec.secrets
 
-    @router.get("/secrets", summary="List stored secrets (names only)")
+    @router.get(
+        "/secrets",
+        summary="List stored secrets (names only)",
+        description="A page of secrets (``items``, ``total``, ``limit``, ``offset``); "
+        "``secrets`` repeats ``items`` for earlier clients.",
+    )
     def list_secrets(
         _: Annotated[Principal, Depends(require(Permission.SECRETS_READ))],
+        name_prefix: Annotated[
+            str | None,
+            Query(alias="prefix", max_length=300, description="names that start with this"),
+        ] = None,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
-        return {"secrets": [s.public() for s in tx(secrets_store().list)]}
+        found = [
+            s.public()
+            for s in tx(secrets_store().list)
+            if name_prefix is None or s.name.startswith(name_prefix)
+        ]
+        return _legacy(page(found, limit, offset), "secrets")
 
     @router.put("/secrets/{name:path}", summary="Store a secret (its value is never returned)")
     def put_secret(

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ from watchkeeper.core.clock import rfc3339
 from watchkeeper.core.errors import UserInputError
 from watchkeeper.core.labels import Labels
 from watchkeeper.security.permissions import Permission
+from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import Principal, require
 
 PREFIX = "/alertmanager/api/v2"
@@ -117,7 +118,7 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
 
     @router.post("/alerts")
     async def post_alerts(
-        alerts: list[PostableAlert], principal: Principal = write_alerts
+        alerts: list[PostableAlert], request: Request, principal: Principal = write_alerts
     ) -> Response:
         inputs: list[AlertInput] = []
         problems: list[str] = []
@@ -135,7 +136,9 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
                 problems.append(f"alert {i}: {'; '.join(found)}")
             else:
                 inputs.append(inp)
-        await manager.put(inputs)
+        await manager.actions.post_alerts(
+            inputs, by=principal, remote_addr=remote_addr(request.scope), rejected=len(problems)
+        )
         if problems:
             accepted = f" ({len(inputs)} other alerts were accepted)" if inputs else ""
             return am_error(400, "; ".join(problems) + accepted)
@@ -183,7 +186,7 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
 
     @router.post("/silences")
     async def post_silence(
-        body: PostableSilence, principal: Principal = write_silences
+        body: PostableSilence, request: Request, principal: Principal = write_silences
     ) -> Response:
         try:
             matchers = tuple(
@@ -201,7 +204,9 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
             comment=body.comment,
         )
         try:
-            stored = await manager.actions.set_silence(draft)
+            stored = await manager.actions.set_silence(
+                draft, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return am_error(exc.status_code, str(exc))
         return JSONResponse({"silenceID": stored.id})
@@ -214,10 +219,14 @@ def alertmanager_router(manager: AlertManager) -> APIRouter:
             return am_error(exc.status_code, str(exc))
         return JSONResponse(silence.api_dict(manager.clock.now()))
 
-    @router.delete("/silence/{silence_id}", dependencies=[write_silences])
-    async def delete_silence(silence_id: str) -> Response:
+    @router.delete("/silence/{silence_id}")
+    async def delete_silence(
+        silence_id: str, request: Request, principal: Principal = write_silences
+    ) -> Response:
         try:
-            await manager.actions.expire_silence(silence_id)
+            await manager.actions.expire_silence(
+                silence_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
         except UserInputError as exc:
             return am_error(exc.status_code, str(exc))
         return Response(status_code=200)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from watchkeeper.alerting.api.edge import http_errors, timestamp
 from watchkeeper.alerting.config_ext import MaintenanceWindowConfig
+from watchkeeper.alerting.maintenance import WindowSource
 from watchkeeper.alerting.manager import AlertManager
 from watchkeeper.core.clock import rfc3339
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import Principal, require
+from watchkeeper.web.auth import remote_addr
+from watchkeeper.web.deps import PageLimit, PageOffset, Principal, page, require
 
 
 class OverrideBody(BaseModel):
@@ -42,22 +44,43 @@ def admin_router(manager: AlertManager) -> APIRouter:
 
     # -- maintenance windows ------------------------------------------------------------
 
-    @router.get("/maintenance-windows", dependencies=[read])
-    async def list_windows() -> dict[str, Any]:
+    @router.get(
+        "/maintenance-windows",
+        dependencies=[read],
+        description="A page of maintenance windows (``items``, ``total``, ``limit``, "
+        "``offset``); ``data`` repeats ``items`` for earlier clients.",
+    )
+    async def list_windows(
+        source: WindowSource | None = None,
+        active: bool | None = None,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
+    ) -> dict[str, Any]:
         now = manager.clock.now()
         intervals = manager.maintenance.intervals
-        return {"data": [w.to_dict(now, intervals) for w in manager.maintenance.all()]}
+        windows = [
+            w.to_dict(now, intervals)
+            for w in manager.maintenance.all()
+            if source is None or w.source is source
+        ]
+        if active is not None:
+            windows = [w for w in windows if w["active"] is active]
+        out = page(windows, limit, offset)
+        out["data"] = out["items"]
+        return out
 
     @router.post("/maintenance-windows", status_code=201)
     async def create_window(
-        body: dict[str, Any], principal: Principal = write_maintenance
+        body: dict[str, Any], request: Request, principal: Principal = write_maintenance
     ) -> dict[str, Any]:
         try:
             config = MaintenanceWindowConfig.model_validate(body)
         except ValidationError as exc:
             raise HTTPException(400, _validation_message(exc)) from None
         with http_errors():
-            window = await manager.actions.create_maintenance(config, by=principal.name)
+            window = await manager.actions.create_maintenance(
+                config, by=principal, remote_addr=remote_addr(request.scope)
+            )
         return window.to_dict(manager.clock.now(), manager.maintenance.intervals)
 
     @router.get("/maintenance-windows/{window_id}", dependencies=[read])
@@ -66,10 +89,14 @@ def admin_router(manager: AlertManager) -> APIRouter:
             window = manager.maintenance.get(window_id)
         return window.to_dict(manager.clock.now(), manager.maintenance.intervals)
 
-    @router.delete("/maintenance-windows/{window_id}", dependencies=[write_maintenance])
-    async def delete_window(window_id: str) -> dict[str, Any]:
+    @router.delete("/maintenance-windows/{window_id}")
+    async def delete_window(
+        window_id: str, request: Request, principal: Principal = write_maintenance
+    ) -> dict[str, Any]:
         with http_errors():
-            window = await manager.actions.delete_maintenance(window_id)
+            window = await manager.actions.delete_maintenance(
+                window_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
         return {"deleted": window.id, "name": window.name}
 
     # -- escalation policies ------------------------------------------------------------
@@ -121,7 +148,7 @@ def admin_router(manager: AlertManager) -> APIRouter:
 
     @router.post("/oncall/{rotation}/overrides", status_code=201)
     async def add_override(
-        rotation: str, body: OverrideBody, principal: Principal = write_alerts
+        rotation: str, body: OverrideBody, request: Request, principal: Principal = write_alerts
     ) -> dict[str, Any]:
         now = manager.clock.now()
         with http_errors():
@@ -130,14 +157,20 @@ def admin_router(manager: AlertManager) -> APIRouter:
                 body.receiver,
                 timestamp(body.starts_at, default=now, what="starts_at"),
                 timestamp(body.ends_at, default=now, what="ends_at"),
-                by=principal.name,
+                by=principal,
                 comment=body.comment,
+                remote_addr=remote_addr(request.scope),
             )
         return override.to_dict()
 
-    @router.delete("/oncall/{rotation}/overrides/{override_id}", dependencies=[write_alerts])
-    async def remove_override(rotation: str, override_id: str) -> dict[str, Any]:
+    @router.delete("/oncall/{rotation}/overrides/{override_id}")
+    async def remove_override(
+        rotation: str, override_id: str, request: Request, principal: Principal = write_alerts
+    ) -> dict[str, Any]:
         with http_errors():
-            return manager.actions.remove_override(rotation, override_id).to_dict()
+            removed = manager.actions.remove_override(
+                rotation, override_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
+        return removed.to_dict()
 
     return router

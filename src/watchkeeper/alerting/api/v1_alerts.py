@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from watchkeeper.alerting.api.edge import http_errors, parse_filters, timestamp
@@ -16,6 +16,7 @@ from watchkeeper.alerting.manager import AlertManager
 from watchkeeper.core.durations import Duration
 from watchkeeper.core.labels import Matcher
 from watchkeeper.security.permissions import Permission
+from watchkeeper.web.auth import remote_addr
 from watchkeeper.web.deps import MAX_ROW_ID, Principal, require
 
 
@@ -93,21 +94,26 @@ def alerts_router(manager: AlertManager) -> APIRouter:
 
     @router.post("/groups/{group_id}/ack")
     async def ack_group(
-        group_id: str, body: AckBody | None = None, principal: Principal = write
+        group_id: str, request: Request, body: AckBody | None = None, principal: Principal = write
     ) -> dict[str, Any]:
         with http_errors():
             ack = await manager.actions.ack_group(
                 group_id,
-                by=principal.name,
+                by=principal,
                 comment=body.comment if body else "",
                 expires_at=expiry(body),
+                remote_addr=remote_addr(request.scope),
             )
         return ack.to_dict()
 
     @router.post("/groups/{group_id}/unack")
-    async def unack_group(group_id: str, principal: Principal = write) -> dict[str, Any]:
+    async def unack_group(
+        group_id: str, request: Request, principal: Principal = write
+    ) -> dict[str, Any]:
         with http_errors():
-            ack = await manager.actions.unack_group(group_id, by=principal.name)
+            ack = await manager.actions.unack_group(
+                group_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
         return {"unacknowledged": ack.to_dict(), "by": principal.name}
 
     @router.get("/history", dependencies=[read])
@@ -155,27 +161,39 @@ def alerts_router(manager: AlertManager) -> APIRouter:
 
     @router.post("/{fingerprint}/ack")
     async def ack_alert(
-        fingerprint: str, body: AckBody | None = None, principal: Principal = write
+        fingerprint: str,
+        request: Request,
+        body: AckBody | None = None,
+        principal: Principal = write,
     ) -> dict[str, Any]:
         with http_errors():
             acks = await manager.actions.ack_alert(
                 fingerprint,
-                by=principal.name,
+                by=principal,
                 comment=body.comment if body else "",
                 expires_at=expiry(body),
+                remote_addr=remote_addr(request.scope),
             )
         return {"data": [a.to_dict() for a in acks]}
 
     @router.post("/{fingerprint}/unack")
-    async def unack_alert(fingerprint: str, principal: Principal = write) -> dict[str, Any]:
+    async def unack_alert(
+        fingerprint: str, request: Request, principal: Principal = write
+    ) -> dict[str, Any]:
         with http_errors():
-            acks = await manager.actions.unack_alert(fingerprint, by=principal.name)
+            acks = await manager.actions.unack_alert(
+                fingerprint, by=principal, remote_addr=remote_addr(request.scope)
+            )
         return {"data": [a.to_dict() for a in acks]}
 
     @router.post("/{fingerprint}/resolve")
-    async def resolve_alert(fingerprint: str, principal: Principal = write) -> dict[str, Any]:
+    async def resolve_alert(
+        fingerprint: str, request: Request, principal: Principal = write
+    ) -> dict[str, Any]:
         with http_errors():
-            alert = await manager.actions.resolve_alert(fingerprint, by=principal.name)
+            alert = await manager.actions.resolve_alert(
+                fingerprint, by=principal, remote_addr=remote_addr(request.scope)
+            )
         return manager.views.view(alert, manager.clock.now()).v1_dict()
 
     return router

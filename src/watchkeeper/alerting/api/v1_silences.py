@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from watchkeeper.alerting.api.edge import http_errors, parse_filters, timestamp
@@ -16,7 +16,8 @@ from watchkeeper.alerting.silences import Silence, SilenceState, matches_every_a
 from watchkeeper.core.durations import Duration
 from watchkeeper.core.labels import Matcher
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.deps import Principal, require
+from watchkeeper.web.auth import remote_addr
+from watchkeeper.web.deps import PageLimit, PageOffset, Principal, page, require
 
 
 class MatcherIn(BaseModel):
@@ -75,14 +76,24 @@ def silences_router(manager: AlertManager) -> APIRouter:
         body["muting"] = [a.fingerprint for a in muted]
         return body
 
-    @router.get("", dependencies=[read])
+    @router.get(
+        "",
+        dependencies=[read],
+        description="A page of silences (``items``, ``total``, ``limit``, ``offset``); "
+        "``data`` repeats ``items`` for earlier clients.",
+    )
     async def list_silences(
         filter: Annotated[list[str] | None, Query()] = None,
         state: SilenceState | None = None,
+        limit: PageLimit = 100,
+        offset: PageOffset = 0,
     ) -> dict[str, Any]:
         now = manager.clock.now()
         found = manager.silences.query(now, filters=parse_filters(filter), state=state)
-        return {"data": [show(s) for s in found]}
+        out = page(found, limit, offset)
+        out["items"] = [show(s) for s in out["items"]]
+        out["data"] = out["items"]
+        return out
 
     @router.post("/preview", dependencies=[read])
     async def preview(body: PreviewBody) -> dict[str, Any]:
@@ -96,7 +107,9 @@ def silences_router(manager: AlertManager) -> APIRouter:
         }
 
     @router.post("", status_code=201)
-    async def create(body: SilenceBody, principal: Principal = write) -> dict[str, Any]:
+    async def create(
+        body: SilenceBody, request: Request, principal: Principal = write
+    ) -> dict[str, Any]:
         now = manager.clock.now()
         starts = timestamp(body.starts_at, default=now, what="starts_at")
         if body.ends_at is not None and body.duration is not None:
@@ -117,7 +130,9 @@ def silences_router(manager: AlertManager) -> APIRouter:
             comment=body.comment,
         )
         with http_errors():
-            stored = await manager.actions.set_silence(draft, force=body.force)
+            stored = await manager.actions.set_silence(
+                draft, force=body.force, by=principal, remote_addr=remote_addr(request.scope)
+            )
         return show(stored)
 
     @router.get("/{silence_id}", dependencies=[read])
@@ -125,9 +140,14 @@ def silences_router(manager: AlertManager) -> APIRouter:
         with http_errors():
             return show(manager.silences.get(silence_id))
 
-    @router.delete("/{silence_id}", dependencies=[write])
-    async def expire(silence_id: str) -> dict[str, Any]:
+    @router.delete("/{silence_id}")
+    async def expire(
+        silence_id: str, request: Request, principal: Principal = write
+    ) -> dict[str, Any]:
         with http_errors():
-            return show(await manager.actions.expire_silence(silence_id))
+            expired = await manager.actions.expire_silence(
+                silence_id, by=principal, remote_addr=remote_addr(request.scope)
+            )
+        return show(expired)
 
     return router
