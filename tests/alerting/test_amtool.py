@@ -15,6 +15,7 @@ from conftest import require
 from watchkeeper.alerting.manager import AlertManager
 from watchkeeper.config.loader import load_config_text
 from watchkeeper.core.clock import SystemClock
+from watchkeeper.security.audit import AuditLog
 from watchkeeper.state.db import Database
 from watchkeeper.testing import tools
 
@@ -82,7 +83,11 @@ class Amtool:
 async def am(db: Database, tmp_path: Path) -> AsyncIterator[tuple[Amtool, AlertManager]]:
     binary = amtool()
     manager = AlertManager.from_config(
-        load_config_text(CONFIG).config, db=db, outbox=RecordingOutbox(), clock=SystemClock()
+        load_config_text(CONFIG).config,
+        db=db,
+        outbox=RecordingOutbox(),
+        clock=SystemClock(),
+        audit=AuditLog(SystemClock()),
     )
     await manager.start()
     try:
@@ -140,6 +145,34 @@ async def test_amtool_adds_queries_and_expires_silences(am: tuple[Amtool, AlertM
     await tool.run("silence", "expire", sid)
     assert sid not in await tool.run("silence", "query")
     assert manager.silences.get(sid).state(manager.clock.now()).value == "expired"
+
+
+async def test_what_amtool_changes_is_audited_under_the_token_and_address(
+    am: tuple[Amtool, AlertManager], db: Database
+) -> None:
+    tool, manager = am
+    await tool.run("alert", "add", "DiskFull", "service=db")
+    await tool.run("alert", "add", "alertname=CacheDown", "service=cache")
+    sid = (
+        await tool.run(
+            "silence", "add", "alertname=DiskFull", "--comment=swap", "--author=a", "-d", "1h"
+        )
+    ).strip()
+    await tool.run("silence", "expire", sid)
+    audit = manager.audit
+    assert audit is not None
+    with db.connect() as conn:
+        found = list(audit.iter_all(conn))
+        assert audit.verify(conn).ok
+    assert [(r.action, r.target) for r in found] == [
+        ("alerts:create", "alerts"),
+        ("alerts:create", "alerts"),
+        ("silences:create", f"silence:{sid}"),
+        ("silences:expire", f"silence:{sid}"),
+    ]
+    assert {(r.actor, r.actor_kind, r.remote_addr) for r in found} == {
+        ("operator-test", "token", "127.0.0.1")
+    }
 
 
 async def test_amtool_refuses_a_silence_that_mutes_everything(
