@@ -22,7 +22,7 @@ import psycopg
 from watchkeeper.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0  # generous: a loaded machine starts three processes slowly
 SERVE = "from watchkeeper.cli.main import main; main()"
 
 
@@ -110,6 +110,7 @@ class LocalCluster:
             "WK_PORT": str(port),
             "WK_DATA": str(data),
             "PYTHONPATH": str(ROOT / "src"),
+            "PYTHONUNBUFFERED": "1",
         }
         with log_path.open("ab") as out:
             proc = subprocess.Popen(

@@ -132,8 +132,10 @@ class ClusterConfig(StrictModel):
 
     @property
     def check_timeout(self) -> float:
-        """How long one round of the dedicated session's queries may take."""
-        return max(1.0, float(self.heartbeat_interval))
+        """How long one query of the dedicated session may take: long enough for a busy
+        machine, short enough that a leader that cannot confirm its lock gives up
+        (``heartbeat_interval`` before the others judge it gone and take its work)."""
+        return max(0.5, float(self.member_timeout) - 2 * float(self.heartbeat_interval))
 
     def settings(self) -> dict[str, Any]:
         """The effective timings, for the cluster API."""

@@ -1,14 +1,17 @@
 """One instance's place in the cluster: membership, leader election, the heartbeat loop.
 
-Every ``heartbeat_interval`` the node, on its dedicated session
+Every ``heartbeat_interval`` the node's heartbeat, on its dedicated session
 (:class:`~watchkeeper.cluster.session.ClusterSession`):
 
 1. renews its member row (re-creating it if it had been reaped);
 2. as leader, checks in ``pg_locks`` that its session still holds the leader lock; as a
    follower, tries to take it (``pg_try_advisory_lock``: PostgreSQL elects, the node never
    votes) and, when it gets it, records itself as leader with the next term;
-3. reads the member list and the leader row;
-4. hands that view to the hooks (collection shards, sample peers, outbox leases).
+3. reads the member list and the leader row.
+
+A second loop, apart so that slow work never delays the heartbeat, starts the leader's
+work once elected and hands each fresh view to the hooks (collection shards, sample
+peers, outbox leases); the two share the session one query at a time.
 
 A follower whose session fails reconnects on the next round; one that cannot renew its
 heartbeat for ``member_timeout - heartbeat_interval`` tells the hooks to stop collecting
@@ -26,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -113,7 +116,8 @@ class ClusterNode:
         self.peer_key = ""
         self.lost_reason: str | None = None
         self.last_round = clock.monotonic()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._elected: int | None = None
         self._isolated = False
 
     @property
@@ -128,22 +132,22 @@ class ClusterNode:
 
     async def start(self) -> None:
         """Join (a :class:`~watchkeeper.core.errors.ConfigError` if a live instance has
-        this id), learn the shared peer key, and start the heartbeat loop."""
+        this id), learn the shared peer key, run a first round, and start the loops."""
         await self.session.open()
         await self.session.join(self.me, self.member_timeout)
         self.peer_key = await self.session.setting(PEER_KEY, secrets.token_urlsafe(32))
         self.role = Role.FOLLOWER
         self.last_round = self.clock.monotonic()
-        await self._round()
-        self._task = asyncio.create_task(self._loop(), name="cluster-heartbeat")
+        await self._beat()
+        await self._work()
+        self._tasks = [
+            asyncio.create_task(self._every(self._beat), name="cluster-heartbeat"),
+            asyncio.create_task(self._every(self._work), name="cluster-work"),
+        ]
 
     async def stop(self) -> None:
         """Leave: release the lock and every target, remove the member row."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._cancel_tasks()
         if self.role is Role.LEADER:
             self.fence.close("this instance is stopping")
         try:
@@ -157,18 +161,25 @@ class ClusterNode:
         if self.role is not Role.LOST:
             self.role = Role.STOPPED
 
-    # -- the loop ------------------------------------------------------------------------
+    async def _cancel_tasks(self, *, but: asyncio.Task[Any] | None = None) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            if task is not but:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
-    async def _loop(self) -> None:
+    # -- the loops: the heartbeat runs apart from the work, so slow work never delays it --
+
+    async def _every(self, step: Callable[[], Awaitable[None]]) -> None:
         interval = float(self.config.heartbeat_interval)
         while self.role in (Role.FOLLOWER, Role.LEADER):
             started = self.clock.monotonic()
-            await self._round()
-            if self.role not in (Role.FOLLOWER, Role.LEADER):
-                break
+            await step()
             await self.clock.sleep(max(0.0, interval - (self.clock.monotonic() - started)))
 
-    async def _round(self) -> None:
+    async def _beat(self) -> None:
+        """Renew membership, confirm or try to take the lock, read the member list."""
         try:
             if not self.session.is_open:
                 await self.session.open()
@@ -176,8 +187,13 @@ class ClusterNode:
             if self.role is Role.LEADER:
                 if not await self.session.lock_held():
                     raise ClusterSessionError("the leader lock is no longer held by this session")
-            elif await self.session.try_lock():
-                await self._become_leader()
+            elif self.role is Role.FOLLOWER and await self.session.try_lock():
+                term = await self.session.take_leadership()
+                self.term = term
+                self.role = Role.LEADER
+                self.fence.open(term, self.session.backend_pid)
+                self._elected = term
+                log.info("elected leader of the cluster (term %d)", term)
             members, leader = await self.session.view(REAP_AFTER_TIMEOUTS * self.member_timeout)
             self.view = ClusterView(
                 members=tuple(members),
@@ -187,29 +203,34 @@ class ClusterNode:
             )
             self.last_round = self.clock.monotonic()
             self._isolated = False
-            await self.hooks.round(self.view, self.session)
         except ClusterSessionError as exc:
             await self._failed(str(exc))
+
+    async def _work(self) -> None:
+        """Start the leader's work once elected; then the hooks' round with the view."""
+        try:
+            if self._elected is not None and self.role is Role.LEADER:
+                term, self._elected = self._elected, None
+                await self.hooks.elected(term)
+            view = self.view
+            if (
+                view is not None
+                and self.session.is_open
+                and self.role
+                in (
+                    Role.FOLLOWER,
+                    Role.LEADER,
+                )
+            ):
+                await self.hooks.round(view, self.session)
+        except ClusterSessionError as exc:
+            log.warning("cluster round failed: %s", exc)  # the heartbeat reconnects
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a hook's bug must not end membership silently
             log.exception("cluster round failed")
             if self.role is Role.LEADER:
-                await self._lose(f"cluster round failed: {type(exc).__name__}: {exc}")
-
-    async def _become_leader(self) -> None:
-        term = await self.session.take_leadership()
-        self.term = term
-        self.role = Role.LEADER
-        self.fence.open(term, self.session.backend_pid)
-        log.info("elected leader of the cluster (term %d)", term)
-        try:
-            await self.hooks.elected(term)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("starting the leader's work failed")
-            await self._lose(f"starting the leader's work failed: {exc}")
+                await self._lose(f"the leader's work failed: {type(exc).__name__}: {exc}")
 
     async def _failed(self, reason: str) -> None:
         if self.role is Role.LEADER:
@@ -230,6 +251,7 @@ class ClusterNode:
         self.lost_reason = reason
         self.fence.close(reason)
         log.error("lost the leadership: %s", reason)
+        await self._cancel_tasks(but=asyncio.current_task())
         await self.session.close()
         await self.hooks.lost(reason)
 

@@ -101,6 +101,7 @@ class ClusterSession:
         self.backend_start = 0.0
         self.holds_lock = False
         self._abandoned: set[asyncio.Future[None]] = set()
+        self._lock = asyncio.Lock()
 
     @property
     def is_open(self) -> bool:
@@ -118,7 +119,7 @@ class ClusterSession:
                 conn = await psycopg.AsyncConnection.connect(
                     self._dsn,
                     autocommit=True,
-                    connect_timeout=max(2, round(self.check_timeout * 4)),
+                    connect_timeout=max(2, round(self.check_timeout * 2)),
                     application_name=f"watchkeeper cluster {self.member_id}"[:63],
                     keepalives=1,
                     keepalives_idle=idle,
@@ -154,6 +155,12 @@ class ClusterSession:
     async def _run(
         self, sql: str, params: dict[str, Any] | None = None, *, fetch: bool = True
     ) -> list[tuple[Any, ...]]:
+        async with self._lock:  # one query at a time: the heartbeat and the work share it
+            return await self._run_locked(sql, params, fetch)
+
+    async def _run_locked(
+        self, sql: str, params: dict[str, Any] | None, fetch: bool
+    ) -> list[tuple[Any, ...]]:
         conn = self._conn
         if conn is None or conn.closed:
             raise ClusterSessionError("the cluster session is not open")
@@ -163,6 +170,8 @@ class ClusterSession:
         except asyncio.CancelledError:
             work.cancel()
             raise
+        if work not in done:  # a loop that was busy may not have read the answer yet
+            done, _ = await asyncio.wait({work}, timeout=min(0.2, self.check_timeout))
         if work not in done:
             # No answer in time. Cancelling a query waits for the server (which may be
             # the one not answering), so the connection is abandoned at once and closed
