@@ -197,6 +197,52 @@ async def test_maintenance_windows_through_the_api(
     assert r.json() == {"deleted": window["id"], "name": "deploy"}
 
 
+async def test_silence_and_maintenance_window_lists_are_paged_and_filtered(
+    api: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    now = fake_clock.now()
+    for name in ("A", "B", "C"):
+        body = {"matchers": [f'alertname="{name}"'], "duration": "1h", "comment": name}
+        assert (await api.post("/api/v1/silences", json=body)).status_code == 201
+    later = {
+        "matchers": ['alertname="Later"'],
+        "starts_at": rfc3339(now + 600),
+        "duration": "1h",
+        "comment": "later",
+    }
+    assert (await api.post("/api/v1/silences", json=later)).status_code == 201
+    page = (await api.get("/api/v1/silences", params={"limit": 2, "offset": 1})).json()
+    assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (4, 2, 1, 2)
+    assert page["data"] == page["items"]  # the earlier key, for earlier clients
+    pending = (await api.get("/api/v1/silences", params={"state": "pending"})).json()
+    assert [s["comment"] for s in pending["items"]] == ["later"]
+    filtered = (await api.get("/api/v1/silences", params={"filter": 'alertname="B"'})).json()
+    assert [s["comment"] for s in filtered["items"]] == ["B"]
+
+    for name, start in (("now", now), ("tomorrow", now + 86400)):
+        window = {
+            "name": name,
+            "matchers": ['service="backend"'],
+            "starts_at": rfc3339(start),
+            "ends_at": rfc3339(start + 3600),
+        }
+        assert (await api.post("/api/v1/maintenance-windows", json=window)).status_code == 201
+    await fake_clock.advance(0)
+    windows = (await api.get("/api/v1/maintenance-windows", params={"limit": 1})).json()
+    assert (windows["total"], len(windows["items"]), windows["data"]) == (
+        2,
+        1,
+        windows["items"],
+    )
+    active = (await api.get("/api/v1/maintenance-windows", params={"active": "true"})).json()
+    assert [w["name"] for w in active["items"]] == ["now"]
+    configured = await api.get("/api/v1/maintenance-windows", params={"source": "config"})
+    assert configured.json()["total"] == 0
+    for path in ("/api/v1/silences", "/api/v1/maintenance-windows"):
+        for params in ({"offset": 2**63}, {"offset": -1}, {"limit": 0}, {"limit": 1001}):
+            assert (await api.get(path, params=params)).status_code == 422, (path, params)
+
+
 async def test_escalation_policies_show_running_escalations(api: httpx.AsyncClient) -> None:
     policies = (await api.get("/api/v1/escalation-policies")).json()["data"]
     assert [p["name"] for p in policies] == ["standard"]

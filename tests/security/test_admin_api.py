@@ -212,3 +212,52 @@ def test_audit_api_lists_newest_first_verifies_and_exports(
         client.get("/api/v1/audit/export", params={"format": "xml"}, headers=admin).status_code
         == 422
     )
+
+
+@SQLITE_ONLY
+def test_users_tokens_and_secrets_lists_are_paged_and_filtered(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    for name, role in (("bob", "viewer"), ("carol", "operator"), ("dave", "viewer")):
+        client.post("/api/v1/users", json={"username": name, "role": role}, headers=admin)
+    client.patch("/api/v1/users/dave", json={"disabled": True}, headers=admin)
+
+    def names(path: str, key: str, **params: object) -> tuple[list[str], dict[str, object]]:
+        body = client.get(path, params=params, headers=admin).json()
+        assert body[key] == body["items"]  # the earlier key, for earlier clients
+        field = "username" if key == "users" else "name"
+        return [i[field] for i in body["items"]], {k: body[k] for k in ("total", "limit", "offset")}
+
+    assert names("/api/v1/users", "users", limit=2) == (
+        ["bob", "carol"],
+        {"total": 3, "limit": 2, "offset": 0},
+    )
+    assert names("/api/v1/users", "users", limit=2, offset=2)[0] == ["dave"]
+    assert names("/api/v1/users", "users", role="operator")[0] == ["carol"]
+    assert names("/api/v1/users", "users", disabled="true")[0] == ["dave"]
+
+    for name in ("deploy", "ci"):
+        client.post("/api/v1/tokens", json={"name": name, "role": "viewer"}, headers=admin)
+    listed = client.get("/api/v1/tokens", headers=admin).json()["items"]
+    ci = next(t["id"] for t in listed if t["name"] == "ci")
+    client.delete(f"/api/v1/tokens/{ci}", headers=admin)
+    assert names("/api/v1/tokens", "tokens")[1]["total"] == 3
+    assert names("/api/v1/tokens", "tokens", status="revoked")[0] == ["ci"]
+    assert names("/api/v1/tokens", "tokens", role="viewer", status="active")[0] == ["deploy"]
+    assert names("/api/v1/tokens", "tokens", limit=1, offset=1)[0] == ["deploy"]
+
+    for name in ("receivers/pagerduty", "receivers/slack", "github/token"):
+        client.put(f"/api/v1/secrets/{name}", json={"value": "x"}, headers=admin)
+    assert names("/api/v1/secrets", "secrets", prefix="receivers/") == (
+        ["receivers/pagerduty", "receivers/slack"],
+        {"total": 2, "limit": 100, "offset": 0},
+    )
+    assert names("/api/v1/secrets", "secrets", limit=1, offset=1)[0] == ["receivers/pagerduty"]
+
+    for path in ("/api/v1/users", "/api/v1/tokens", "/api/v1/secrets"):
+        for params in ({"offset": 2**63}, {"offset": -1}, {"limit": 0}, {"limit": 1001}):
+            assert client.get(path, params=params, headers=admin).status_code == 422, (
+                path,
+                params,
+            )
+        assert client.get(path, params={"offset": 2**63 - 1}, headers=admin).json()["items"] == []
