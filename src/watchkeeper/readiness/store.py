@@ -22,6 +22,7 @@ R = readiness_runs
 class Trigger(StrEnum):
     CLI = "cli"
     API = "api"
+    DASHBOARD = "dashboard"  # the readiness page's "Run now"
     SCHEDULE = "schedule"
 
 

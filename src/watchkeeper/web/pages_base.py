@@ -93,6 +93,9 @@ FLASH_MESSAGES: dict[str, str] = {
     "override-removed": "On-call override removed.",
     "user-changed": "User updated.",
     "token-revoked": "API token revoked.",
+    "readiness-started": "Readiness run started; its report appears here when it finishes.",
+    "readiness-busy": "A readiness run is already in progress; its report appears here when "
+    "it finishes.",
 }
 
 

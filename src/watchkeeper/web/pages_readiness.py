@@ -2,7 +2,10 @@
 history of runs, and one run; and the results that concern one service, for its page.
 
 Reports are read from the state database (:class:`~watchkeeper.readiness.store.ReadinessStore`);
-runs are started by ``watchkeeper validate``, the daily schedule or the readiness API."""
+runs are started by ``watchkeeper validate``, the daily schedule, the readiness API or the
+page's "Run now" (``POST /readiness/run``, for operators and admins: it starts a run through
+the runtime's readiness service, audited, and redirects back; the report appears when the
+run finishes)."""
 
 from __future__ import annotations
 
@@ -14,16 +17,28 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from watchkeeper.core.errors import NotFoundError
+from watchkeeper.core.errors import ConflictError, NotFoundError
+from watchkeeper.readiness.check import RunOptions
 from watchkeeper.readiness.model import CheckResult, Detail, Report, Status
-from watchkeeper.readiness.store import ReadinessStore, RunSummary
+from watchkeeper.readiness.store import ReadinessStore, RunSummary, Trigger
 from watchkeeper.security.permissions import Permission
-from watchkeeper.web.pages_base import MAX_ID, install_filters, page_guard, render
+from watchkeeper.web.auth import remote_addr
+from watchkeeper.web.deps import Principal
+from watchkeeper.web.pages_base import (
+    MAX_ID,
+    can,
+    install_filters,
+    page_guard,
+    render,
+    see_other,
+)
 
 if TYPE_CHECKING:
     from watchkeeper.runtime.app import Runtime
 
 HISTORY_ROWS = 30
+# Module level: with postponed annotations FastAPI resolves this name in the globals.
+Runner = Annotated[Principal, Depends(page_guard(Permission.READINESS_RUN))]
 _SPLIT = re.compile(r"[\s/:,()=]+")
 
 
@@ -93,7 +108,22 @@ def readiness_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter
             offset=offset,
             page_size=HISTORY_ROWS,
             latest_page=True,
+            can_run=can(request, Permission.READINESS_RUN),
+            running=rt.readiness.running,
         )
+
+    @router.post("/readiness/run")
+    async def run_now(request: Request, principal: Runner) -> Response:
+        try:
+            rt.readiness.start(
+                RunOptions(),
+                Trigger.DASHBOARD,
+                by=principal,
+                remote_addr=remote_addr(request.scope),
+            )
+        except ConflictError:
+            return see_other("/readiness", "readiness-busy")
+        return see_other("/readiness", "readiness-started")
 
     @router.get("/readiness/runs/{run_id}", dependencies=read)
     def readiness_run(request: Request, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
@@ -123,6 +153,8 @@ def readiness_pages_router(rt: Runtime, templates: Jinja2Templates) -> APIRouter
             offset=0,
             page_size=HISTORY_ROWS,
             latest_page=False,
+            can_run=False,
+            running=False,
         )
 
     return router
