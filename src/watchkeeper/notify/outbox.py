@@ -8,6 +8,13 @@ two processes racing for a row exactly one gets it (PostgreSQL re-checks the con
 the row it waited for; SQLite serialises writers). A claim is a lease: a row whose worker
 died is due again once the lease has run out. Rows of one (receiver, alert group,
 integration) go out in order: a row waits while an older one of its group is unfinished.
+
+A worker in the same process may ask to receive new rows directly (:meth:`SqlOutbox.
+set_direct`): then ``enqueue`` claims the rows it queues for that worker in the same
+transaction (a row born claimed, with the usual lease) and hands them over after the
+commit, so a notification leaves without waiting for the worker's next poll. Rows the
+worker cannot take now (rate limits, concurrency, an older unfinished row of the group)
+are queued as usual.
 """
 
 from __future__ import annotations
@@ -48,6 +55,16 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectClaim:
+    """A worker of this process that takes new rows at enqueue time."""
+
+    owner: str
+    lease: float
+    accept: Callable[[list[Candidate]], list[int]]  # the ids it takes now (rate, concurrency)
+    deliver: Callable[[list[Claimed]], None]  # after the commit: send these
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
     """A delivery this worker holds the lease on, with what it needs to send it."""
 
@@ -77,6 +94,7 @@ class SqlOutbox:
         self.clock = clock
         self._receivers: dict[str, ReceiverConfig] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._direct: DirectClaim | None = None
         self.set_receivers(receivers)
 
     # -- configuration -------------------------------------------------------------------
@@ -88,6 +106,10 @@ class SqlOutbox:
     @property
     def receivers(self) -> dict[str, ReceiverConfig]:
         return dict(self._receivers)
+
+    def set_direct(self, direct: DirectClaim | None) -> None:
+        """Hand new rows straight to a worker of this process (``None`` stops it)."""
+        self._direct = direct
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """``callback()`` runs after each enqueue that queued something (wakes a worker)."""
@@ -116,6 +138,8 @@ class SqlOutbox:
         payload = message.to_json()
         now = self.clock.now()
         gid = group_id(message.group_key)
+        direct = self._direct
+        claimed: list[Claimed] = []
         try:
             with self.db.begin() as conn:
                 message_id = conn.execute(
@@ -157,12 +181,29 @@ class SqlOutbox:
                     )
                 if on_write is not None:
                     on_write(conn)
+                if integrations and direct is not None:
+                    claimed = self._claim_new(conn, message_id, direct, now)
         except sa.exc.IntegrityError:
             return 0  # this receiver already has this dedup key: nothing new to send
-        if integrations:
+        if claimed and direct is not None:
+            direct.deliver(claimed)
+        if integrations and len(claimed) < len(integrations):
             for callback in list(self._listeners):
                 callback()
         return len(integrations)
+
+    def _claim_new(
+        self, conn: Connection, message_id: int, direct: DirectClaim, now: float
+    ) -> list[Claimed]:
+        """Claim, in the enqueue's transaction, the new rows of ``message_id`` that no older
+        row of their group holds back and that the worker accepts now."""
+        rows = conn.execute(
+            sa.select(D.c.id, D.c.receiver, D.c.channel, D.c.integration).where(
+                D.c.message_id == message_id, ~self._blocked()
+            )
+        ).all()
+        ids = direct.accept([Candidate(r.id, r.receiver, r.channel, r.integration) for r in rows])
+        return self._claim_in(conn, ids, direct.owner, now, direct.lease)
 
     # -- claiming (used by the worker) ---------------------------------------------------
 
@@ -173,10 +214,11 @@ class SqlOutbox:
             sa.and_(D.c.status == DeliveryStatus.SENDING.value, D.c.lease_until < now),
         )
 
-    def candidates(self, now: float, limit: int) -> list[Candidate]:
-        """Due rows not waiting behind an older unfinished row of their group, oldest first."""
+    @staticmethod
+    def _blocked() -> sa.Exists:
+        """An older unfinished row of the same (receiver, group, integration) exists."""
         older = D.alias("older")
-        blocked = (
+        return (
             sa.select(older.c.id)
             .where(
                 older.c.receiver == D.c.receiver,
@@ -188,9 +230,12 @@ class SqlOutbox:
             )
             .exists()
         )
+
+    def candidates(self, now: float, limit: int) -> list[Candidate]:
+        """Due rows not waiting behind an older unfinished row of their group, oldest first."""
         query = (
             sa.select(D.c.id, D.c.receiver, D.c.channel, D.c.integration)
-            .where(self._due(now), ~blocked)
+            .where(self._due(now), ~self._blocked())
             .order_by(D.c.next_attempt_at, D.c.id)
             .limit(limit)
         )
@@ -223,42 +268,49 @@ class SqlOutbox:
         if not ids:
             return []
         with self.db.begin() as conn:
-            conn.execute(
-                D.update()
-                .where(D.c.id.in_(list(ids)), self._due(now))
-                .values(
-                    status=DeliveryStatus.SENDING.value,
-                    lease_owner=owner,
-                    lease_until=now + lease,
-                    version=D.c.version + 1,
-                    updated_at=now,
-                )
+            return self._claim_in(conn, ids, owner, now, lease)
+
+    def _claim_in(
+        self, conn: Connection, ids: Sequence[int], owner: str, now: float, lease: float
+    ) -> list[Claimed]:
+        if not ids:
+            return []
+        conn.execute(
+            D.update()
+            .where(D.c.id.in_(list(ids)), self._due(now))
+            .values(
+                status=DeliveryStatus.SENDING.value,
+                lease_owner=owner,
+                lease_until=now + lease,
+                version=D.c.version + 1,
+                updated_at=now,
             )
-            rows = conn.execute(
-                sa.select(
-                    D.c.id,
-                    D.c.version,
-                    D.c.receiver,
-                    D.c.channel,
-                    D.c.integration,
-                    D.c.group_id,
-                    D.c.dedup_key,
-                    D.c.event,
-                    D.c.attempts,
-                    D.c.created_at,
-                    M.c.payload,
-                    M.c.payload_digest,
-                    M.c.is_test,
-                )
-                .join(M, M.c.id == D.c.message_id)
-                .where(
-                    D.c.id.in_(list(ids)),
-                    D.c.lease_owner == owner,
-                    D.c.status == DeliveryStatus.SENDING.value,
-                    D.c.updated_at == now,
-                )
-                .order_by(D.c.id)
-            ).all()
+        )
+        rows = conn.execute(
+            sa.select(
+                D.c.id,
+                D.c.version,
+                D.c.receiver,
+                D.c.channel,
+                D.c.integration,
+                D.c.group_id,
+                D.c.dedup_key,
+                D.c.event,
+                D.c.attempts,
+                D.c.created_at,
+                M.c.payload,
+                M.c.payload_digest,
+                M.c.is_test,
+            )
+            .join(M, M.c.id == D.c.message_id)
+            .where(
+                D.c.id.in_(list(ids)),
+                D.c.lease_owner == owner,
+                D.c.status == DeliveryStatus.SENDING.value,
+                D.c.updated_at == now,
+            )
+            .order_by(D.c.id)
+        ).all()
         return [
             Claimed(
                 id=r.id,

@@ -41,7 +41,7 @@ from watchkeeper.notify.base import DeliveryReceipt
 from watchkeeper.notify.config import CHANNEL_FIELDS
 from watchkeeper.notify.log import AttemptRecord, ChannelStateStore, DeliveryLog, HealthStore
 from watchkeeper.notify.metrics import DeliveryMetrics
-from watchkeeper.notify.outbox import Candidate, Claimed, SqlOutbox
+from watchkeeper.notify.outbox import Candidate, Claimed, DirectClaim, SqlOutbox
 from watchkeeper.notify.pacing import RetryPolicy, TokenBucket
 from watchkeeper.notify.records import AttemptOutcome, HealthStatus
 from watchkeeper.notify.registry import NotifierSet
@@ -119,11 +119,21 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="notify-outbox-worker")
+        # new rows come straight to this worker, claimed in the enqueue's transaction
+        self.outbox.set_direct(
+            DirectClaim(
+                owner=self.worker_id,
+                lease=float(self.settings.lease),
+                accept=self._accept_direct,
+                deliver=self._adopt,
+            )
+        )
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming; let sends in flight finish for ``grace`` seconds, then hand the
         rest back to the outbox (due again at once, for this or another process)."""
         self._stopping = True
+        self.outbox.set_direct(None)
         self.wake()
         if self._task is not None:
             await self._task
@@ -300,6 +310,42 @@ class OutboxWorker:
         for cid, bucket in taken.items():
             if cid not in got:
                 bucket.give_back()  # another worker took it
+        return self._launch(claimed)
+
+    def _accept_direct(self, candidates: list[Candidate]) -> list[int]:
+        """Which new rows this worker takes at enqueue time (the poll takes the rest)."""
+        if self._stopping or self._loop is None or self._loop.is_closed():
+            return []
+        free = self.settings.max_in_flight - len(self._inflight)
+        busy: Counter[str] = Counter(self._by_channel)
+        taken: list[int] = []
+        for c in candidates:
+            if len(taken) >= free:
+                break
+            if busy[c.channel] >= self.settings.concurrency_for(c.channel):
+                continue
+            bucket = self._bucket(c)
+            if bucket is not None and not bucket.try_take():
+                continue
+            busy[c.channel] += 1
+            taken.append(c.id)
+        return taken
+
+    def _adopt(self, claimed: list[Claimed]) -> None:
+        """Start sending rows claimed for this worker by an enqueue (any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # the leases run out and the rows are taken again
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._launch(claimed)
+        else:
+            loop.call_soon_threadsafe(self._launch, claimed)
+
+    def _launch(self, claimed: list[Claimed]) -> list[asyncio.Task[None]]:
         tasks = []
         for item in claimed:
             self._by_channel[item.channel] += 1

@@ -3,6 +3,7 @@ resolves here to the person on call."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -36,6 +37,10 @@ class EnqueueStage:
             extra=extra,
         )
         queued = self._outbox.enqueue(target, message)
+        if queued:
+            # let a worker that took the rows at enqueue time start sending before the
+            # rest of the flush (its bookkeeping writes) runs
+            await asyncio.sleep(0)
         sent = Sent(
             receiver=ctx.receiver,
             target=target,
