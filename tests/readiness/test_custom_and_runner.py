@@ -103,8 +103,7 @@ def test_references_to_unknown_services_and_receivers_fail_at_their_line(tmp_pat
             tmp_path,
             "services: []\n",
             readiness=(
-                "  scaling: {production_services: [ghost]}\n"
-                "  schedule: {receivers: [nobody]}\n"
+                "  scaling: {production_services: [ghost]}\n  schedule: {receivers: [nobody]}\n"
             ),
         )
     text = "\n".join(err.value.problems)

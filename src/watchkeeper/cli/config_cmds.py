@@ -42,9 +42,7 @@ STARTER = Path(__file__).resolve().parent.parent / "config" / "starter" / "watch
 
 
 @click.command("init")
-@click.argument(
-    "path", type=click.Path(dir_okay=False, path_type=Path), default="watchkeeper.yaml"
-)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="watchkeeper.yaml")
 @click.option("--force", is_flag=True, help="overwrite an existing file")
 def init(path: Path, force: bool) -> None:
     """Write a commented starter config."""
