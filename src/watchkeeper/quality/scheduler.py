@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from croniter import croniter
+from sqlalchemy.engine import Connection
 
 from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import Clock, rfc3339, to_datetime
@@ -39,6 +40,7 @@ ALERTNAME = "WatchkeeperDigest"
 MAX_SLEEP = 60.0
 
 MakeDigest = Callable[[DigestKind, float], Digest]
+AuditHook = Callable[[Connection], None]
 
 
 def next_run(cron: str, now: float) -> float:
@@ -51,8 +53,9 @@ class DigestStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def save(self, digest: Digest) -> int | None:
-        """Store a digest; ``None`` when this period's digest of this kind exists."""
+    def save(self, digest: Digest, audit: AuditHook | None = None) -> int | None:
+        """Store a digest; ``None`` when this period's digest of this kind exists.
+        ``audit(conn)`` runs in the same transaction once it is stored."""
         with self._db.begin() as conn:
             found = conn.execute(
                 sa.select(D.c.id).where(
@@ -73,6 +76,8 @@ class DigestStore:
                 )
                 .returning(D.c.id)
             ).scalar_one()
+            if audit is not None:
+                audit(conn)
         return int(new_id)
 
     def list(self, kind: DigestKind | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -207,15 +212,18 @@ class DigestScheduler:
             wake = min((at for _, at in self._due.values()), default=now + MAX_SLEEP)
             await self.clock.sleep(max(0.0, min(wake - self.clock.now(), MAX_SLEEP)))
 
-    async def run(self, kind: DigestKind, end: float) -> Digest | None:
+    async def run(
+        self, kind: DigestKind, end: float, audit: AuditHook | None = None
+    ) -> Digest | None:
         """Build the digest of the period ending at ``end``, store it, send it. ``None``
-        when that period's digest was already stored (and sent)."""
+        when that period's digest was already stored (and sent). ``audit`` records who
+        asked, in the transaction that stores it."""
         cfg = self._config()
         digest = await asyncio.to_thread(self._make, kind, end)
         schedule = getattr(cfg.reports.digests, kind.value)
         receivers = list(schedule.receivers) or [cfg.alerting.route.receiver or "default"]
         digest.sent_to = receivers if self.outbox is not None else []
-        stored = await asyncio.to_thread(self.store.save, digest)
+        stored = await asyncio.to_thread(self.store.save, digest, audit)
         if stored is None:
             return None
         if self.outbox is not None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Connection
 
 from watchkeeper.alerting.history import AlertHistory
 from watchkeeper.config.model import WatchkeeperConfig
@@ -41,7 +42,7 @@ from watchkeeper.quality.scheduler import DigestScheduler, DigestStore
 from watchkeeper.quality.uptime import QueryFunc, UptimeReport, UptimeReporter
 from watchkeeper.readiness.store import ReadinessStore
 from watchkeeper.rules.manager import RuleManager
-from watchkeeper.security.audit import AuditLog
+from watchkeeper.security.audit import AuditAction, AuditLog
 from watchkeeper.security.principal import Principal
 from watchkeeper.security.setup import SecurityServices
 from watchkeeper.slo.status import SLOStatusReader, rule_alert_state
@@ -76,6 +77,7 @@ class ReportService:
         overhead: OverheadFunc | None = None,
     ) -> None:
         self.history = history
+        self._audit = audit
         self.labels = LabelStore(db, audit)
         self.slos = slos
         self.clock = clock
@@ -196,9 +198,29 @@ class ReportService:
             now=self.clock.now(),
         )
 
-    async def send_digest(self, kind: DigestKind) -> Digest | None:
-        """Build, store and send the digest of the period ending now."""
-        return await self.scheduler.run(kind, self.clock.now())
+    async def send_digest(
+        self, kind: DigestKind, *, principal: Principal, remote_addr: str = ""
+    ) -> Digest | None:
+        """Build, store and send the digest of the period ending now, on someone's request
+        (audited as ``notifications:test`` with the stored digest)."""
+        end = self.clock.now()
+        cfg = self.config
+        schedule = getattr(cfg.reports.digests, kind.value)
+        receivers = list(schedule.receivers) or [cfg.alerting.route.receiver or "default"]
+
+        def audit(conn: Connection) -> None:
+            if self._audit is None:
+                return
+            self._audit.record(
+                conn,
+                principal,
+                AuditAction.NOTIFICATIONS_TEST,
+                f"digest:{kind.value}",
+                detail={"digest": kind.value, "period_end": end, "receivers": receivers},
+                remote_addr=remote_addr,
+            )
+
+        return await self.scheduler.run(kind, end, audit)
 
     def uptime(self, service: str, start: float, end: float) -> UptimeReport:
         cfg = self.config

@@ -205,13 +205,15 @@ def slo_api_router(reports: ReportService, anomaly: AnomalyRunner | None = None)
     ) -> dict[str, Any]:
         return await asyncio.to_thread(reports.digests.get, digest_id)
 
-    @router.post(
-        "/reports/digests/{kind}/send",
-        dependencies=[Depends(require(Permission.NOTIFICATIONS_TEST))],
-        summary="Send the digest of the period ending now",
-    )
-    async def send_digest(kind: str) -> dict[str, Any]:
-        sent = await reports.send_digest(parse_kind(kind))
+    @router.post("/reports/digests/{kind}/send", summary="Send the digest of the period ending now")
+    async def send_digest(
+        kind: str,
+        request: Request,
+        principal: Annotated[Principal, Depends(require(Permission.NOTIFICATIONS_TEST))],
+    ) -> dict[str, Any]:
+        sent = await reports.send_digest(
+            parse_kind(kind), principal=principal, remote_addr=_remote(request)
+        )
         if sent is None:
             raise HTTPException(409, "the digest of this period was already sent")
         return sent.to_dict()
