@@ -180,9 +180,12 @@ class LocalCluster:
         return result
 
     def stop(self) -> None:
-        for inst in self.instances:
-            if inst.alive():
-                inst.terminate()
+        """SIGTERM to every live instance at once, then wait for each (kill -9 after 30s)."""
+        live = self.live()
+        for inst in live:
+            os.kill(inst.pid, signal.SIGTERM)
+        for inst in live:
+            inst.terminate()
 
     def db_query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn, autocommit=True) as conn:

@@ -3,6 +3,7 @@ PostgreSQL: one leader, a takeover when its session ends, self-fencing followers
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -62,7 +63,7 @@ async def test_a_follower_takes_over_when_the_leader_session_ends(migrated_pg: s
         assert a.is_leader
         assert not b.is_leader
         ended = time.monotonic()
-        terminate_backend(migrated_pg, a.session.backend_pid)
+        terminate_backend(migrated_pg, a.lock_session.backend_pid)
         await until("b to lead", lambda: b.is_leader)
         takeover = time.monotonic() - ended  # then the next term: the fencing token
         await until("a to notice", lambda: a.role is Role.LOST)
@@ -178,3 +179,37 @@ async def test_a_follower_that_cannot_renew_its_heartbeat_stops_collecting(
         finally:
             await follower.stop()
             await leader.stop()
+
+
+async def test_a_busy_event_loop_keeps_its_leadership_and_membership(migrated_pg: str) -> None:
+    a_hooks = Hooks()
+    a, b = make_node(migrated_pg, "a", a_hooks), make_node(migrated_pg, "b")
+    try:
+        await a.start()
+        await b.start()
+        time.sleep(MEMBER_TIMEOUT + 0.5)  # the loop is busy for longer than a member may be silent
+        await asyncio.sleep(2 * HEARTBEAT)
+        assert a.is_leader
+        assert a_hooks.lost_reasons == []
+        assert b.view is not None
+        assert [m.id for m in b.view.members if m.age <= MEMBER_TIMEOUT] == ["a", "b"]
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_leader_whose_event_loop_is_stuck_gives_up_its_lock(migrated_pg: str) -> None:
+    a_hooks = Hooks()
+    a, b = make_node(migrated_pg, "a", a_hooks), make_node(migrated_pg, "b")
+    try:
+        await a.start()
+        await b.start()
+        time.sleep(SESSION_TIMEOUT + 3 * HEARTBEAT)  # stuck: not a single callback runs
+        assert a.role is Role.LOST
+        assert a.fence.is_open is False  # closed by the heartbeat thread, loop or not
+        await until("b to lead", lambda: b.is_leader)
+        await until("a's leader work to stop", lambda: a_hooks.lost_reasons)
+        assert "event loop has not run for" in a_hooks.lost_reasons[0]
+    finally:
+        await a.stop()
+        await b.stop()

@@ -1,7 +1,7 @@
-"""One instance's place in the cluster: membership, leader election, the heartbeat loop.
+"""One instance's place in the cluster: membership, leader election, the heartbeat.
 
-Every ``heartbeat_interval`` the node's heartbeat, on its dedicated session
-(:class:`~watchkeeper.cluster.session.ClusterSession`):
+Every ``heartbeat_interval`` the node's beat — on its own thread and its own dedicated
+session (:mod:`watchkeeper.cluster.heartbeat`), so that a busy event loop never delays it:
 
 1. renews its member row (re-creating it if it had been reaped);
 2. as leader, checks in ``pg_locks`` that its session still holds the leader lock; as a
@@ -9,11 +9,11 @@ Every ``heartbeat_interval`` the node's heartbeat, on its dedicated session
    votes) and, when it gets it, records itself as leader with the next term;
 3. reads the member list and the leader row.
 
-A second loop, apart so that slow work never delays the heartbeat, starts the leader's
-work once elected and hands each fresh view to the hooks (collection shards, sample
-peers, outbox leases); the two share the session one query at a time.
+On the main event loop, a work loop starts the leader's work once elected and hands each
+fresh view to the hooks (collection shards, sample peers, outbox leases), with a second
+session of its own.
 
-A follower whose session fails reconnects on the next round; one that cannot renew its
+A follower whose session fails reconnects on the next beat; one that cannot renew its
 heartbeat for ``member_timeout - heartbeat_interval`` tells the hooks to stop collecting
 (the others may take its targets after ``member_timeout``). A leader whose session fails,
 times out or no longer holds the lock is *lost*: the fence closes at once (no leader-owned
@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from watchkeeper.cluster.config import ClusterConfig
 from watchkeeper.cluster.errors import ClusterSessionError
 from watchkeeper.cluster.fence import Fence
+from watchkeeper.cluster.heartbeat import HeartbeatThread
 from watchkeeper.cluster.session import ClusterSession, LeaderRow, MemberInfo, MemberRow
 from watchkeeper.core.clock import Clock
 
@@ -104,45 +105,60 @@ class ClusterNode:
         self.clock = clock
         self.fence = fence
         self.hooks = hooks
-        self.session = ClusterSession(
-            dsn,
-            member_id=me.id,
-            session_timeout=float(config.session_timeout),
-            check_timeout=config.check_timeout,
-        )
+        self.lock_session = self._session(dsn)  # the heartbeat thread's: holds the lock
+        self.session = self._session(dsn)  # the main loop's: claims, statuses, settings
         self.role = Role.STARTING
         self.term: int | None = None
         self.view: ClusterView | None = None
         self.peer_key = ""
         self.lost_reason: str | None = None
-        self.last_round = clock.monotonic()
+        self.last_round = clock.monotonic()  # the last successful beat
+        self._heartbeat = HeartbeatThread(self)
+        self._main: asyncio.AbstractEventLoop | None = None
+        self._pulse_at = clock.monotonic()  # the main loop's last sign of life
         self._tasks: list[asyncio.Task[None]] = []
+        self._wake: asyncio.Event | None = None
         self._elected: int | None = None
         self._isolated = False
+        self._stalled = False
+
+    def _session(self, dsn: str) -> ClusterSession:
+        return ClusterSession(
+            dsn,
+            member_id=self.me.id,
+            session_timeout=float(self.config.session_timeout),
+            check_timeout=self.config.check_timeout,
+        )
 
     @property
     def is_leader(self) -> bool:
         return self.role is Role.LEADER
 
     @property
+    def running(self) -> bool:
+        return self.role in (Role.FOLLOWER, Role.LEADER)
+
+    @property
     def member_timeout(self) -> float:
         return float(self.config.member_timeout)
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle (main loop) -----------------------------------------------------------
 
     async def start(self) -> None:
         """Join (a :class:`~watchkeeper.core.errors.ConfigError` if a live instance has
-        this id), learn the shared peer key, run a first round, and start the loops."""
+        this id), learn the shared peer key, beat and work once, and start the loops."""
+        self._main = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
         await self.session.open()
         await self.session.join(self.me, self.member_timeout)
         self.peer_key = await self.session.setting(PEER_KEY, secrets.token_urlsafe(32))
         self.role = Role.FOLLOWER
-        self.last_round = self.clock.monotonic()
-        await self._beat()
+        self._pulse_at = self.last_round = self.clock.monotonic()
+        await self._heartbeat.start()
         await self._work()
         self._tasks = [
-            asyncio.create_task(self._every(self._beat), name="cluster-heartbeat"),
-            asyncio.create_task(self._every(self._work), name="cluster-work"),
+            asyncio.create_task(self._work_loop(), name="cluster-work"),
+            asyncio.create_task(self._pulse_loop(), name="cluster-pulse"),
         ]
 
     async def stop(self) -> None:
@@ -150,16 +166,16 @@ class ClusterNode:
         await self._cancel_tasks()
         if self.role is Role.LEADER:
             self.fence.close("this instance is stopping")
+        if self.role is not Role.LOST:
+            self.role = Role.STOPPED
+        await self._heartbeat.stop()  # its session closes: the lock is released
         try:
-            if not self.session.is_open:  # lost: a new session only to hand the targets back
+            if not self.session.is_open:
                 await self.session.open()
-            await self.session.unlock()
             await self.session.leave()
         except ClusterSessionError as exc:
             log.warning("could not leave the cluster cleanly: %s", exc)
         await self.session.close()
-        if self.role is not Role.LOST:
-            self.role = Role.STOPPED
 
     async def _cancel_tasks(self, *, but: asyncio.Task[Any] | None = None) -> None:
         tasks, self._tasks = self._tasks, []
@@ -169,32 +185,69 @@ class ClusterNode:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    # -- the loops: the heartbeat runs apart from the work, so slow work never delays it --
+    async def _pulse_loop(self) -> None:
+        """Show the heartbeat thread that the main loop runs."""
+        half = float(self.config.heartbeat_interval) / 2
+        while True:
+            self._pulse_at = self.clock.monotonic()
+            await self.clock.sleep(half)
 
-    async def _every(self, step: Callable[[], Awaitable[None]]) -> None:
+    async def _work_loop(self) -> None:
         interval = float(self.config.heartbeat_interval)
-        while self.role in (Role.FOLLOWER, Role.LEADER):
-            started = self.clock.monotonic()
-            await step()
-            await self.clock.sleep(max(0.0, interval - (self.clock.monotonic() - started)))
+        wake = self._wake
+        while self.running and wake is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=interval)
+            wake.clear()
+            await self._work()
 
-    async def _beat(self) -> None:
-        """Renew membership, confirm or try to take the lock, read the member list."""
+    async def _work(self) -> None:
+        """Start the leader's work once elected; then the hooks' round with the view."""
         try:
-            if not self.session.is_open:
-                await self.session.open()
-            await self.session.heartbeat(self.me)
+            if self._elected is not None and self.role is Role.LEADER:
+                term, self._elected = self._elected, None
+                await self.hooks.elected(term)
+            view = self.view
+            if view is not None and self.running:
+                if not self.session.is_open:
+                    await self.session.open()
+                await self.hooks.round(view, self.session)
+        except ClusterSessionError as exc:
+            log.warning("cluster round failed: %s", exc)  # the next round reconnects
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a hook's bug must not end membership silently
+            log.exception("cluster round failed")
             if self.role is Role.LEADER:
-                if not await self.session.lock_held():
+                self._give_up(f"the leader's work failed: {type(exc).__name__}: {exc}")
+                await self._after_loss()
+
+    # -- the beat (heartbeat thread) -----------------------------------------------------
+
+    async def beat(self) -> None:
+        """Renew membership, confirm or try to take the lock, read the member list."""
+        session = self.lock_session
+        try:
+            stalled = self.clock.monotonic() - self._pulse_at
+            if stalled > float(self.config.session_timeout):
+                self._stuck(stalled)
+                return
+            self._stalled = False
+            if not session.is_open:
+                await session.open()
+            await session.heartbeat(self.me)
+            if self.role is Role.LEADER:
+                if not await session.lock_held():
                     raise ClusterSessionError("the leader lock is no longer held by this session")
-            elif self.role is Role.FOLLOWER and await self.session.try_lock():
-                term = await self.session.take_leadership()
+            elif self.role is Role.FOLLOWER and await session.try_lock():
+                term = await session.take_leadership()
                 self.term = term
-                self.role = Role.LEADER
-                self.fence.open(term, self.session.backend_pid)
+                self.fence.open(term, session.backend_pid)
                 self._elected = term
+                self.role = Role.LEADER
                 log.info("elected leader of the cluster (term %d)", term)
-            members, leader = await self.session.view(REAP_AFTER_TIMEOUTS * self.member_timeout)
+                self._to_main(self._poke)
+            members, leader = await session.view(REAP_AFTER_TIMEOUTS * self.member_timeout)
             self.view = ClusterView(
                 members=tuple(members),
                 live=tuple(m.id for m in members if m.age <= self.member_timeout),
@@ -204,37 +257,24 @@ class ClusterNode:
             self.last_round = self.clock.monotonic()
             self._isolated = False
         except ClusterSessionError as exc:
-            await self._failed(str(exc))
+            self._failed(str(exc))
 
-    async def _work(self) -> None:
-        """Start the leader's work once elected; then the hooks' round with the view."""
-        try:
-            if self._elected is not None and self.role is Role.LEADER:
-                term, self._elected = self._elected, None
-                await self.hooks.elected(term)
-            view = self.view
-            if (
-                view is not None
-                and self.session.is_open
-                and self.role
-                in (
-                    Role.FOLLOWER,
-                    Role.LEADER,
-                )
-            ):
-                await self.hooks.round(view, self.session)
-        except ClusterSessionError as exc:
-            log.warning("cluster round failed: %s", exc)  # the heartbeat reconnects
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a hook's bug must not end membership silently
-            log.exception("cluster round failed")
-            if self.role is Role.LEADER:
-                await self._lose(f"the leader's work failed: {type(exc).__name__}: {exc}")
-
-    async def _failed(self, reason: str) -> None:
+    def _stuck(self, stalled: float) -> None:
+        """The main loop has not run for ``session_timeout``: stop renewing, so that the
+        others take over; a leader gives up its lock."""
         if self.role is Role.LEADER:
-            await self._lose(reason)
+            self._give_up(f"this instance's event loop has not run for {stalled:.0f}s")
+            self._to_main(self._after_loss)
+        elif not self._stalled:
+            self._stalled = True
+            log.error(
+                "the event loop has not run for %.0fs: no longer renewing membership", stalled
+            )
+
+    def _failed(self, reason: str) -> None:
+        if self.role is Role.LEADER:
+            self._give_up(reason)
+            self._to_main(self._after_loss)
             return
         log.warning("cluster heartbeat failed: %s", reason)
         silent = self.clock.monotonic() - self.last_round
@@ -242,18 +282,41 @@ class ClusterNode:
             self.config.heartbeat_interval
         ):
             self._isolated = True
-            await self.hooks.isolated()
+            self._to_main(self.hooks.isolated)
 
-    async def _lose(self, reason: str) -> None:
+    def _give_up(self, reason: str) -> None:
+        """Stop leading at once, from any thread: the fence closes before anything else."""
         if self.role is not Role.LEADER:
             return
+        self.fence.close(reason)
         self.role = Role.LOST
         self.lost_reason = reason
-        self.fence.close(reason)
         log.error("lost the leadership: %s", reason)
+
+    async def _after_loss(self) -> None:
+        """On the main loop: stop the work loop, the heartbeat and the leader's work."""
         await self._cancel_tasks(but=asyncio.current_task())
-        await self.session.close()
-        await self.hooks.lost(reason)
+        await self._heartbeat.stop()
+        await self.hooks.lost(self.lost_reason or "lost the leadership")
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _to_main(self, fn: Any) -> None:
+        """Run ``fn`` (a coroutine function or a plain one) on the main loop."""
+        main = self._main
+        if main is None or main.is_closed():
+            return
+
+        def run() -> None:
+            result = fn()
+            if asyncio.iscoroutine(result):
+                task = asyncio.ensure_future(result)
+                self._tasks.append(task)
+
+        with contextlib.suppress(RuntimeError):
+            main.call_soon_threadsafe(run)
 
     # -- what the API shows --------------------------------------------------------------
 

@@ -215,15 +215,14 @@ class ClusterSession:
     async def join(self, me: MemberInfo, member_timeout: float) -> None:
         """Refuse to join under an instance id a live instance already uses."""
         rows = await self._run(
-            f"SELECT {NOW} - heartbeat_at, backend_pid FROM cluster_members WHERE id = %(id)s",
+            f"SELECT {NOW} - heartbeat_at FROM cluster_members WHERE id = %(id)s",
             {"id": me.id},
         )
-        if rows and float(rows[0][0]) < member_timeout and int(rows[0][1]) != self.backend_pid:
+        if rows and float(rows[0][0]) < member_timeout:
             raise ConfigError(
                 f"cluster.instance_id: another live instance already uses {me.id!r}; give each "
                 "instance its own instance_id, or leave it unset for a generated one"
             )
-        await self.heartbeat(me)
 
     async def heartbeat(self, me: MemberInfo) -> float:
         """Write (or re-create) this member's row; returns the database time."""
