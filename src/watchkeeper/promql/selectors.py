@@ -17,7 +17,7 @@ from watchkeeper.core.labels import Labels, Matcher
 from watchkeeper.promql.ast import At, MatrixSelector, Subquery, VectorSelector
 from watchkeeper.promql.model import F64, I64, Ranges, ScalarSteps, Steps, StringValue
 from watchkeeper.promql.parse import AtKind
-from watchkeeper.tsdb.base import SeriesData, stale_mask
+from watchkeeper.tsdb.base import FlatSeries, SeriesData, stale_mask
 
 if TYPE_CHECKING:
     from watchkeeper.promql.engine import Evaluator
@@ -80,6 +80,13 @@ def fetch(ev: Evaluator, node: VectorSelector, start_ms: int, end_ms: int) -> Fl
     """Every series the selector matches with its samples in ``[start_ms, end_ms]``."""
     ev.ctx.check_time()
     store = ev.ctx.store
+    select_flat = getattr(store, "select_flat", None)
+    if len(node.matcher_sets) == 1 and select_flat is not None:
+        got: FlatSeries | None = select_flat(list(node.matcher_sets[0]), start_ms, end_ms)
+        if got is not None:
+            flat = Flat(got.labels, got.offsets, got.timestamps, got.values)
+            ev.ctx.account(len(flat.ts), "selecting series")
+            return flat
     if len(node.matcher_sets) == 1:
         data = store.select(list(node.matcher_sets[0]), start_ms, end_ms)
     else:

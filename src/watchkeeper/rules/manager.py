@@ -153,7 +153,11 @@ class RuleManager:
     def _triggers(self, group: RuleGroup) -> frozenset[str] | None:
         names: set[str] = set()
         for rule in group.rules:
-            metrics = self._metrics_of(rule.config.expr)
+            try:
+                metrics = self._metrics_of(rule.config.expr)
+            except QueryError:
+                continue  # it cannot run; its evaluation reports the error
+
             if metrics is None:
                 return None
             names |= metrics
@@ -261,30 +265,72 @@ class RuleManager:
                 except Exception:  # a failing hook must not keep the group's rules from running
                     self._m_failures.inc()
                     log.exception("before-evaluation hook of group %s failed", group.name)
-            for index, rule in enumerate(group.rules):
-                status = group.rule_status(index)
-                rule_started = time.perf_counter()
-                try:
-                    results = await asyncio.to_thread(self._query, rule.config.expr, query_ts)
-                    if isinstance(rule, RecordingRule):
-                        self._write_recording(rule, group, index, results, ts)
-                    else:
-                        to_send.extend(self._apply_alerting(rule, group, index, results, ts))
-                    status.health = RuleHealth.OK
-                    status.last_error = ""
-                except (QueryError, RuleEvaluationError) as exc:
-                    status.health = RuleHealth.ERROR
-                    status.last_error = str(exc)
-                    self._m_failures.inc()
-                    log.warning("rule %s in group %s failed: %s", rule.name, group.name, exc)
-                status.last_evaluation = ts
-                status.evaluation_seconds = time.perf_counter() - rule_started
+            rules = group.rules
+            start = 0
+            while start < len(rules):
+                # One trip to the worker thread for the queries up to the next recording
+                # rule, whose result is written before later rules (that may read it) run.
+                end = start
+                while end < len(rules) - 1 and not isinstance(rules[end], RecordingRule):
+                    end += 1
+                batch = list(range(start, end + 1))
+                answers = await asyncio.to_thread(
+                    self._query_many, [rules[i].config.expr for i in batch], query_ts
+                )
+                for index, (results, seconds) in zip(batch, answers, strict=True):
+                    to_send.extend(self._apply_rule(group, index, results, seconds, ts))
+                start = end + 1
             group.last_evaluation = ts
             group.evaluation_seconds = time.perf_counter() - started
             self._m_evals.labels(trigger).inc()
             self._m_duration.observe(group.evaluation_seconds)
             if to_send:
                 await self._sink.put(to_send)
+
+    def _query_many(
+        self, exprs: list[str], at: float
+    ) -> list[tuple[Sequence[tuple[Labels, float]] | QueryError, float]]:
+        """Each expression's result (or its error) and how long it took; in a worker
+        thread."""
+        out: list[tuple[Sequence[tuple[Labels, float]] | QueryError, float]] = []
+        for expr in exprs:
+            started = time.perf_counter()
+            try:
+                result: Sequence[tuple[Labels, float]] | QueryError = self._query(expr, at)
+            except QueryError as exc:
+                result = exc
+            out.append((result, time.perf_counter() - started))
+        return out
+
+    def _apply_rule(
+        self,
+        group: RuleGroup,
+        index: int,
+        results: Sequence[tuple[Labels, float]] | QueryError,
+        query_seconds: float,
+        ts: float,
+    ) -> list[AlertInput]:
+        rule = group.rules[index]
+        status = group.rule_status(index)
+        started = time.perf_counter()
+        to_send: list[AlertInput] = []
+        try:
+            if isinstance(results, QueryError):
+                raise results
+            if isinstance(rule, RecordingRule):
+                self._write_recording(rule, group, index, results, ts)
+            else:
+                to_send = self._apply_alerting(rule, group, index, results, ts)
+            status.health = RuleHealth.OK
+            status.last_error = ""
+        except (QueryError, RuleEvaluationError) as exc:
+            status.health = RuleHealth.ERROR
+            status.last_error = str(exc)
+            self._m_failures.inc()
+            log.warning("rule %s in group %s failed: %s", rule.name, group.name, exc)
+        status.last_evaluation = ts
+        status.evaluation_seconds = query_seconds + time.perf_counter() - started
+        return to_send
 
     def _write_recording(
         self,

@@ -129,6 +129,27 @@ class RollupData:
     count: npt.NDArray[np.int64]
 
 
+@dataclass(frozen=True, slots=True)
+class FlatSeries:
+    """Several series' samples in contiguous arrays: ``offsets[i]:offsets[i+1]`` indexes
+    series ``i`` (labels ``labels[i]``) in ``timestamps`` and ``values``."""
+
+    labels: list[Labels]
+    offsets: npt.NDArray[np.int64]
+    timestamps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+
+class FlatSource(Protocol):
+    """Optional, found by duck typing (``getattr(store, "select_flat", None)``): select
+    straight into contiguous arrays, without an object per series. ``None`` means "not
+    this time" (e.g. the range reaches back into persisted chunks): use ``select``."""
+
+    def select_flat(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> FlatSeries | None: ...
+
+
 class RollupSource(Protocol):
     """Optional: engines that keep downsampled rollups. Check with ``isinstance``-free duck
     typing (``getattr(store, "select_rollups", None)``); long-range queries may use it."""

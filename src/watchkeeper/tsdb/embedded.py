@@ -45,6 +45,7 @@ from watchkeeper.tsdb.backend import ChunkBackend, MemoryBackend
 from watchkeeper.tsdb.backfill import ImportResult, import_series
 from watchkeeper.tsdb.base import (
     AppendResult,
+    FlatSeries,
     RollupData,
     Sample,
     SeriesData,
@@ -316,6 +317,33 @@ class EmbeddedStore:
             if ts.size:
                 out.append(SeriesData(s.labels, ts, vals))
         return out
+
+    def select_flat(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> FlatSeries | None:
+        """:meth:`select` into contiguous arrays (the engine's instant queries over many
+        series); ``None`` when a series' range reaches back into persisted chunks."""
+        labels: list[Labels] = []
+        offsets = array("q", [0])
+        times: array[int] = array("q")
+        values: array[float] = array("d")
+        with self._core.lock:
+            for s in self._resolve(matchers, start_ms, end_ms):
+                if start_ms < s.complete_from:
+                    return None
+                ts, vals = s.head_slice(start_ms, end_ms)
+                if not ts:
+                    continue
+                labels.append(s.labels)
+                times.extend(ts)
+                values.extend(vals)
+                offsets.append(len(times))
+        return FlatSeries(
+            labels,
+            np.frombuffer(offsets, dtype=np.int64),
+            np.frombuffer(times, dtype=np.int64),
+            np.frombuffer(values, dtype=np.float64),
+        )
 
     def series(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Labels]:
         with self._core.lock:
