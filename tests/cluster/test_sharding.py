@@ -6,34 +6,23 @@ receiving every target's samples."""
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from conftest import require_postgres
-from watchkeeper.collect.scheduler import stable_offset
-from watchkeeper.testing.server import FakeServer
 
 from .procs import LocalCluster, cluster_config, local_cluster
+from .targets import TargetProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SERVICES, CHECKS = 30, 10
 TARGETS = SERVICES * CHECKS
 INTERVAL = 5.0
-
-
-async def ok(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
 
 
 def config_body(url: str) -> str:
@@ -81,49 +70,38 @@ def path_of(key: str) -> str:
     return f"/t/{service[1:]}/{check[1:]}"
 
 
-KEYS = {path_of(f"s{s}/c{c}"): f"s{s}/c{c}" for s in range(SERVICES) for c in range(CHECKS)}
+Runs = dict[str, list[tuple[float, str]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Scrape:
-    slot: int  # which run of the target: k in k * interval + its phase
-    at: float
-    by: str  # the port of the instance that ran it
-
-
-def scrapes(server: FakeServer) -> dict[str, list[Scrape]]:
-    """Each target's requests, placed on the run slots every instance computes alike
-    (``stable_offset``), so that a request delayed by a busy process still counts for
-    the slot it was made for."""
-    out: dict[str, list[Scrape]] = defaultdict(list)
-    for r in server.requests:
-        phase = stable_offset(KEYS[r.path], INTERVAL)
-        slot = round((r.received_at - phase) / INTERVAL)
-        out[r.path].append(Scrape(slot, r.received_at, r.headers.get("x-from", "?")))
+def by_target(log: list[tuple[str, float, str]]) -> Runs:
+    """Each target's requests: (arrival time, the instance's port), in time order."""
+    out: Runs = defaultdict(list)
+    for path, at, by in sorted(log, key=lambda note: note[1]):
+        out[path].append((at, by))
     return out
 
 
-def doubles(times: dict[str, list[Scrape]]) -> dict[str, list[Scrape]]:
-    """Targets with a run slot collected more than once."""
+def doubles(runs: Runs) -> dict[str, list[tuple[float, str]]]:
+    """Targets collected twice within half an interval (by two instances, or one)."""
+    return {
+        path: pair
+        for path, times in runs.items()
+        for pair in itertools.pairwise(times)
+        if pair[1][0] - pair[0][0] < INTERVAL / 2
+    }
+
+
+def missing_in(runs: Runs, start: float, end: float) -> dict[str, float]:
+    """Targets that went longer than an interval and a half without a collection inside
+    ``[start, end)`` (a run slot skipped), with the longest such gap."""
     out = {}
-    for path, runs in times.items():
-        slots = [r.slot for r in runs]
-        if len(slots) != len(set(slots)):
-            out[path] = runs
-    return out
-
-
-def missing_in(times: dict[str, list[Scrape]], start: float, end: float) -> list[str]:
-    """Run slots falling in ``[start, end)`` that no instance collected."""
-    out = []
-    for path, key in KEYS.items():
-        phase = stable_offset(key, INTERVAL)
-        hit = {r.slot for r in times.get(path, [])}
-        k = math.ceil((start - phase) / INTERVAL)
-        while k * INTERVAL + phase < end:
-            if k not in hit:
-                out.append(f"{path} slot {k}")
-            k += 1
+    for s in range(SERVICES):
+        for c in range(CHECKS):
+            path = f"/t/{s}/{c}"
+            times = [start] + [at for at, _ in runs.get(path, []) if start <= at < end] + [end]
+            gap = max(b - a for a, b in itertools.pairwise(times))
+            if gap > 1.5 * INTERVAL:
+                out[path] = round(gap, 2)
     return out
 
 
@@ -143,7 +121,7 @@ def test_300_targets_over_three_instances_survive_a_kill_9_without_gaps_or_doubl
 ) -> None:
     require_postgres()
     with (
-        FakeServer(ok) as server,
+        TargetProcess() as server,
         local_cluster(
             tmp_path, cluster_config(pg_database, config_body(server.url)), dsn=pg_database
         ) as cl,
@@ -170,18 +148,18 @@ def test_300_targets_over_three_instances_survive_a_kill_9_without_gaps_or_doubl
         time.sleep(2 * INTERVAL)
         after_to = time.time()
         fresh = fresh_everywhere(cl)
-        times = scrapes(server)
-    twice = doubles(times)
+        runs = by_target(server.log())
+    twice = doubles(runs)
     moved = [path_of(key) for key in victim_targets]
-    gaps = {path: max(b.at - a.at for a, b in itertools.pairwise(times[path])) for path in moved}
+    gaps = {path: max(b[0] - a[0] for a, b in itertools.pairwise(runs[path])) for path in moved}
     print(
         f"\n{TARGETS} targets; after the kill the survivors ran them all within "
         f"{rebalanced:.1f}s; longest gap of a moved target {max(gaps.values()):.1f}s; "
         f"fresh series per store {fresh}"
     )
     assert twice == {}, {
-        p: [(r.slot, round(r.at - killed_at, 2), r.by) for r in runs] for p, runs in twice.items()
+        p: [(round(at - killed_at, 2), by) for at, by in pair] for p, pair in twice.items()
     }
-    assert missing_in(times, steady_from, steady_to) == []
-    assert missing_in(times, after_from, after_to) == []
+    assert missing_in(runs, steady_from, steady_to) == {}
+    assert missing_in(runs, after_from, after_to) == {}
     assert set(fresh.values()) == {float(TARGETS)}
