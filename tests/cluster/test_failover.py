@@ -19,7 +19,7 @@ from conftest import require_postgres
 from watchkeeper.testing.server import FakeServer
 from watchkeeper.testing.webhook_sink import WebhookSink
 
-from .procs import LocalCluster, cluster_config, local_cluster
+from .procs import Instance, LocalCluster, cluster_config, local_cluster
 from .support import terminate_backend
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -173,7 +173,12 @@ def test_a_leader_that_loses_its_session_exits_and_another_takes_over(
         )
         ended_at = time.monotonic()
         terminate_backend(pg_database, backend)
-        new = cl.wait("a new leader", cl.leader, timeout=TAKEOVER_LIMIT + 5, every=0.05)
+
+        def another() -> Instance | None:
+            found = cl.leader()
+            return found if found is not None and found is not leader else None
+
+        new = cl.wait("a new leader", another, timeout=TAKEOVER_LIMIT + 5, every=0.05)
         takeover = time.monotonic() - ended_at
         assert leader.proc.wait(timeout=30) == 75
         targets.down = False

@@ -91,16 +91,21 @@ def doubles(runs: Runs) -> dict[str, list[tuple[float, str]]]:
     }
 
 
+SKIPPED = 1.8 * INTERVAL
+"""A gap this long is a skipped slot: the next slot two intervals on, less some slack for a
+run that starts late on a busy machine (a late run alone leaves a gap below this)."""
+
+
 def missing_in(runs: Runs, start: float, end: float) -> dict[str, float]:
-    """Targets that went longer than an interval and a half without a collection inside
-    ``[start, end)`` (a run slot skipped), with the longest such gap."""
+    """Targets that went without a collection for :data:`SKIPPED` inside ``[start, end)``
+    (a run slot skipped), with the longest such gap."""
     out = {}
     for s in range(SERVICES):
         for c in range(CHECKS):
             path = f"/t/{s}/{c}"
             times = [start] + [at for at, _ in runs.get(path, []) if start <= at < end] + [end]
             gap = max(b - a for a, b in itertools.pairwise(times))
-            if gap > 1.5 * INTERVAL:
+            if gap > SKIPPED:
                 out[path] = round(gap, 2)
     return out
 

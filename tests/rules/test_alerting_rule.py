@@ -117,6 +117,31 @@ def test_refiring_after_resolution_starts_a_new_alert() -> None:
     assert alert.resolved_at is None
 
 
+def test_held_alerts_missing_from_the_results_neither_resolve_nor_drop_until_the_hold_ends() -> (
+    None
+):
+    r = rule(**{"for": "1m"})
+    step(r, 0, True)
+    step(r, 60, True)  # firing since 60
+    r.hold_until = 100.0  # as a new cluster leader that restored it sets
+    assert step(r, 75, False) == []
+    assert step(r, 90, False) == []
+    assert r.state() is AlertState.FIRING
+    assert step(r, 95, True) == []  # the series is back: the same alert carries on
+    assert r.alerts()[0].fired_at == 60
+    assert step(r, 99, False) == []
+    assert step(r, 100, False) == [("firing", "resolved")]
+
+
+def test_a_held_pending_alert_keeps_its_for_timer() -> None:
+    r = rule(**{"for": "1m"})
+    step(r, 0, True)
+    r.hold_until = 30.0
+    assert step(r, 15, False) == []
+    assert step(r, 60, True) == [("pending", "firing")]
+    assert r.alerts()[0].active_at == 0
+
+
 def test_annotations_render_labels_and_value_on_every_evaluation() -> None:
     r = rule(annotations={"summary": "{{ $labels.instance }} of {{ $labels.job }} is {{ $value }}"})
     step(r, 0, True, 0.0)

@@ -119,6 +119,10 @@ class ShardKeeper:
     def keys(self) -> list[str]:
         return sorted(self._targets)
 
+    def targets(self) -> list[ScheduledTarget]:
+        """Every configured target, whoever collects it."""
+        return [self._targets[k] for k in sorted(self._targets)]
+
     async def step(
         self, session: ClusterSession, live: Sequence[str], leader: str | None, *, leading: bool
     ) -> None:

@@ -6,6 +6,13 @@ at start. :func:`restore` replaces that state with what is in the database right
 instance starts evaluating as the new leader, so that ``for`` timers, firing alerts and
 their ``startsAt`` (part of each notification's dedup key) carry on where the old leader
 left them.
+
+The restored alerts are *held* until ``hold_until``: an alert whose series is missing from
+the new leader's results is neither resolved nor dropped before then. Samples reach a peer
+a moment after they are collected, a member that joined gets no backfill, and the targets
+of a member that died are collected again only once another claims them, so for a little
+while after a takeover "no series" means "not here yet" rather than "healed". An alert
+whose condition has really cleared resolves at the first evaluation after the hold.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ class LeaderRuleStateStore(RuleStateStore):
             super().prune(keep)
 
 
-def restore(manager: RuleManager, store: RuleStateStore) -> int:
-    """Load every alerting rule's active alerts from the database; returns how many."""
+def restore(manager: RuleManager, store: RuleStateStore, *, hold_until: float = 0.0) -> int:
+    """Load every alerting rule's active alerts from the database, held until
+    ``hold_until`` (an evaluation timestamp); returns how many."""
     fresh = store.load()
     count = 0
     for group in manager.groups:
@@ -40,5 +48,6 @@ def restore(manager: RuleManager, store: RuleStateStore) -> int:
                 alerts = fresh.get((group.key, rule.name), [])
                 rule.active = {a.fingerprint: a for a in alerts}
                 rule.streaks = {}
+                rule.hold_until = hold_until
                 count += len(alerts)
     return count

@@ -88,6 +88,11 @@ class AlertingRule:
     group_labels: Mapping[str, str] = field(default_factory=dict)
     active: dict[str, ActiveAlert] = field(default_factory=dict)
     streaks: dict[str, int] = field(default_factory=dict)  # condition held, not yet active
+    # Until this evaluation time, alerts missing from the results are held as they are
+    # (neither resolved nor dropped): set when a new cluster leader restores the alerts
+    # its predecessor left, while samples collected just before the takeover may not
+    # have reached this instance's store yet.
+    hold_until: float = 0.0
 
     @property
     def name(self) -> str:
@@ -179,6 +184,8 @@ class AlertingRule:
             if alert.state is AlertState.INACTIVE:
                 if alert.resolved_at is not None and ts - alert.resolved_at > RESOLVED_RETENTION_S:
                     del self.active[fp]
+                continue
+            if ts < self.hold_until:
                 continue
             alert.misses += 1
             if alert.state is AlertState.FIRING:

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 EXIT_LEADERSHIP_LOST = 75  # EX_TEMPFAIL: restart me
 COPY_REFRESH = 2.0  # seconds between a follower's reads of alert management
+HOLD_INTERVAL_CAP = 300.0  # a restored alert is held at most one lookback past a takeover
 
 __all__ = ["EXIT_LEADERSHIP_LOST", "ClusterMember", "ShardedScheduler", "cluster_config"]
 
@@ -192,7 +193,9 @@ class ClusterMember:
             )
             self.pending_alerting = False
         await asyncio.to_thread(self._reload_anomaly_rules, cfg)
-        restored = await asyncio.to_thread(restore, rt.rules, self.rule_state)
+        restored = await asyncio.to_thread(
+            restore, rt.rules, self.rule_state, hold_until=rt.clock.now() + self.takeover_hold()
+        )
         await rt.notify.start()
         await rt.alerts_live.start()
         await rt.rules.start()
@@ -205,6 +208,20 @@ class ClusterMember:
             term,
             len(rt.alerts_live.store),
             restored,
+        )
+
+    def takeover_hold(self) -> float:
+        """How long a new leader holds the alerts it restored (see
+        :mod:`watchkeeper.cluster.rulestate`): until a dead member's targets have been
+        claimed by another and collected once more."""
+        longest = max(
+            (t.target.interval for t in self.keeper.targets()) if self.keeper else (),
+            default=float(self.rt.config.global_.scrape_interval),
+        )
+        return (
+            float(self.config.member_timeout)
+            + 2 * float(self.config.heartbeat_interval)
+            + min(longest, HOLD_INTERVAL_CAP)
         )
 
     def _reload_anomaly_rules(self, cfg: WatchkeeperConfig) -> None:
