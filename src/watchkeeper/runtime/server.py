@@ -106,7 +106,9 @@ class Server:
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        # no signal handlers outside the main thread or on platforms without them (the
+        # error raised there is a RuntimeError subclass)
+        with contextlib.suppress(RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, self.stop)
             loop.add_signal_handler(signal.SIGINT, self.stop)
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload()))
