@@ -11,12 +11,17 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conftest import require_postgres
-from watchkeeper.testing.server import FakeServer
+from watchkeeper.testing.cluster import (
+    SERVICE_DOWN_RULES,
+    DownTargets,
+    delivered_events,
+    service_down_body,
+    service_down_events,
+)
 from watchkeeper.testing.webhook_sink import WebhookSink
 
 from .procs import Instance, LocalCluster, cluster_config, local_cluster
@@ -26,47 +31,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SERVICES = 4
 TAKEOVER_LIMIT = 15.0  # the requirement: another instance leads within 15 seconds
-RULES = """groups:
-  - name: availability
-    interval: 1s
-    rules:
-      - alert: ServiceDown
-        expr: probe_success == 0
-        for: 0s
-"""
-
-
-class Targets:
-    """HTTP targets on loopback that are down until healed."""
-
-    def __init__(self) -> None:
-        self.down = True
-        self.server = FakeServer(self.app)
-
-    async def app(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        status = 500 if self.down else 200
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
+RULES = SERVICE_DOWN_RULES
+Targets = DownTargets
 
 
 def config_body(targets_url: str, hook_url: str) -> str:
-    services = "".join(
-        f"  - name: svc{i}\n    checks:\n      - {{type: http, name: health, "
-        f"url: '{targets_url}/svc{i}', interval: 1s, timeout: 900ms}}\n"
-        for i in range(SERVICES)
-    )
-    return (
-        "global: {evaluation_interval: 1s}\n"
-        f"services:\n{services}"
-        "rule_files: [rules.yml]\n"
-        "notify: {send_timeout: 20s, lease: 60s, backoff_initial: 200ms, backoff_max: 1s}\n"
-        "alerting:\n"
-        "  route: {receiver: hook, group_by: [alertname, service], group_wait: 0s, "
-        "group_interval: 1s, repeat_interval: 1h}\n"
-        f"  receivers: [{{name: hook, webhook_configs: [{{url: '{hook_url}'}}]}}]\n"
-    )
+    return service_down_body(SERVICES, targets_url, hook_url)
 
 
 @pytest.fixture
@@ -83,7 +53,7 @@ def sink() -> Iterator[WebhookSink]:
 
 
 def events(sink: WebhookSink) -> Counter[tuple[str, str]]:
-    return Counter((d.payload["groupKey"], d.status) for d in sink.deliveries())
+    return delivered_events(sink)
 
 
 def describe(sink: WebhookSink) -> str:
@@ -96,11 +66,7 @@ def describe(sink: WebhookSink) -> str:
 
 
 def expected_events() -> set[tuple[str, str]]:
-    return {
-        (f'{{}}:{{alertname="ServiceDown", service="svc{i}"}}', status)
-        for i in range(SERVICES)
-        for status in ("firing", "resolved")
-    }
+    return service_down_events(SERVICES)
 
 
 def start_cluster(cl: LocalCluster, tmp_path: Path) -> None:
