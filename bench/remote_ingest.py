@@ -71,8 +71,6 @@ def serve_watchkeeper(data_dir: Path, port: int, token_file: Path) -> None:
     import uvicorn
 
     from watchkeeper.config.loader import load_config_text
-    from watchkeeper.remote.api import remote_write_router
-    from watchkeeper.remote.ingest import PushIngester
     from watchkeeper.runtime.app import Runtime
     from watchkeeper.security.permissions import Permission, Role
     from watchkeeper.security.principal import system_principal
@@ -88,16 +86,7 @@ def serve_watchkeeper(data_dir: Path, port: int, token_file: Path) -> None:
             Role.ADMIN,
             scopes=frozenset({Permission.METRICS_WRITE}),
         )
-    app = create_app(rt)
-    storage = rt.config.storage
-    ingester = PushIngester(
-        rt.store,
-        clock=rt.clock,
-        config=storage.push,
-        registry=rt.registry,
-        window_s=float(storage.out_of_order_window),
-    )
-    app.include_router(remote_write_router(ingester))
+    app = create_app(rt)  # the remote-write receiver is mounted as in `serve`
     token_file.write_text(token)
     try:
         uvicorn.run(
