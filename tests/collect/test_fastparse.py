@@ -14,8 +14,9 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as reference_text
 
-from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines
+from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines, parse_series
 from watchkeeper.collect.scrape.parse import format_value
+from watchkeeper.core.labels import Labels
 
 Row = tuple[dict[str, str], float, int | None]
 
@@ -195,3 +196,31 @@ def test_agrees_with_prometheus_client_on_valid_text(
 def test_arbitrary_text_is_parsed_or_refused_never_crashes(text: str) -> None:
     with contextlib.suppress(ExpositionSyntaxError):
         parse_lines(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows)
+def test_the_cached_parser_reads_what_the_plain_one_reads(
+    generated: list[tuple[str, dict[str, str], float, int | None]],
+) -> None:
+    text = write([({**lbls, "__name__": n}, v, ts) for n, lbls, v, ts in generated])
+    plain = [(Labels(lbls), v, ts) for lbls, v, ts in parse_lines(text)]
+    cache: dict[tuple[str, str | None], Labels] = {}
+    for _ in range(2):  # parsed, then from the cache
+        cached = parse_series(text, cache)
+        assert [lbls for lbls, _, _ in cached] == [lbls for lbls, _, _ in plain]
+        assert same(
+            [(lbls.to_dict(), v, ts) for lbls, v, ts in cached],
+            [(lbls.to_dict(), v, ts) for lbls, v, ts in plain],
+        )
+
+
+def test_the_cached_parser_parses_a_series_once_and_still_refuses_bad_lines() -> None:
+    cache: dict[tuple[str, str | None], Labels] = {}
+    first = parse_series('a{x="1"} 1\nb 2\n', cache)
+    second = parse_series('a{x="1"} 3\nb 4\n', cache)
+    assert [s[0] for s in first] == [Labels({"__name__": "a", "x": "1"}), Labels({"__name__": "b"})]
+    assert all(x[0] is y[0] for x, y in zip(first, second, strict=True))  # the same objects
+    assert [s[1] for s in second] == [3.0, 4.0]
+    with pytest.raises(ExpositionSyntaxError):
+        parse_series('a{x="1"} 1\na{x=} 2\n', cache)

@@ -72,6 +72,7 @@ class _Runner:
     status: TargetStatus
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     series: set[Labels] = field(default_factory=set)  # tracked by staleness
+    merged: series_mod.MergeCache = field(default_factory=series_mod.MergeCache)
     task: asyncio.Task[None] | None = None
 
 
@@ -279,7 +280,9 @@ class Scheduler:
     # ------------------------------------------------------------------ writing
     def _write(self, runner: _Runner, result: CollectResult, ts_ms: int, duration: float) -> None:
         target = runner.scheduled.target
-        samples, tracked = series_mod.labelled(target, result.samples, result.honor_labels, ts_ms)
+        samples, tracked = series_mod.labelled(
+            target, result.samples, result.honor_labels, ts_ms, runner.merged
+        )
         gone = runner.series - tracked
         added = len(tracked - runner.series)
         kept = len(samples)

@@ -37,16 +37,47 @@ def merge_labels(target: Labels, exposed: Mapping[str, str], honor_labels: bool)
     return Labels(merged)
 
 
+class MergeCache:
+    """One target's merged label sets by the exposed label set (the target's labels
+    applied as :func:`merge_labels` does), kept from one run to the next: a target exposes
+    the same series run after run. Emptied when the target's labels or ``honor_labels``
+    change, or when it holds more than ``limit`` sets."""
+
+    __slots__ = ("_base", "_honor", "_merged", "limit")
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._base: Labels | None = None
+        self._honor = False
+        self._merged: dict[Labels, Labels] = {}
+        self.limit = limit
+
+    def table(self, base: Labels, honor_labels: bool) -> dict[Labels, Labels]:
+        if base != self._base or honor_labels != self._honor or len(self._merged) > self.limit:
+            self._base, self._honor, self._merged = base, honor_labels, {}
+        return self._merged
+
+
 def labelled(
-    target: Target, samples: Iterable[SampleOut], honor_labels: bool, now_ms: int
+    target: Target,
+    samples: Iterable[SampleOut],
+    honor_labels: bool,
+    now_ms: int,
+    cache: MergeCache | None = None,
 ) -> tuple[list[Sample], set[Labels]]:
     """Samples with target labels, and the set of series that follow staleness (those
-    without an explicit timestamp, as in Prometheus)."""
+    without an explicit timestamp, as in Prometheus). With ``cache``, the merged label set
+    of an exposed :class:`Labels` seen before is reused."""
     out: list[Sample] = []
     tracked: set[Labels] = set()
     base = target.labels
+    merged = cache.table(base, honor_labels) if cache is not None else None
     for exposed, value, ts in samples:
-        labels = merge_labels(base, exposed, honor_labels)
+        if merged is not None and isinstance(exposed, Labels):
+            labels = merged.get(exposed)
+            if labels is None:
+                labels = merged[exposed] = merge_labels(base, exposed, honor_labels)
+        else:
+            labels = merge_labels(base, exposed, honor_labels)
         if ts is None:
             out.append((labels, now_ms, float(value)))
             tracked.add(labels)

@@ -18,7 +18,12 @@ from watchkeeper.collect.base import (
 )
 from watchkeeper.collect.httpclient import redact_url, tls_client, transport_error
 from watchkeeper.collect.scrape.config import ScrapeConfig
-from watchkeeper.collect.scrape.parse import ACCEPT_HEADER, parse_exposition
+from watchkeeper.collect.scrape.parse import ACCEPT_HEADER, parse_exposition_cached
+from watchkeeper.core.labels import Labels
+
+SERIES_CACHE_MAX = 200_000
+"""Label sets a target's cache holds before it is emptied (a target whose series churn,
+e.g. a label with a request id, would otherwise grow it without end)."""
 
 
 class ScrapeCollector:
@@ -27,6 +32,7 @@ class ScrapeCollector:
     def __init__(self, config: ScrapeConfig, deps: CollectorDeps) -> None:
         self.config = config
         self._own_client = tls_client(config.verify_tls, config.ca_file)
+        self._series: dict[tuple[str, str | None], Labels] = {}  # label sets seen here
 
     async def close(self) -> None:
         if self._own_client is not None:
@@ -52,7 +58,9 @@ class ScrapeCollector:
             timeout_s=ctx.target.timeout,
             body_size_limit=cfg.body_size_limit,
         )
-        parsed = parse_exposition(text, content_type)
+        if len(self._series) > SERIES_CACHE_MAX:
+            self._series = {}  # the series churned: start again rather than grow
+        parsed = parse_exposition_cached(text, content_type, self._series)
         detail = {"content_type": content_type, "samples": len(parsed)}
         if cfg.sample_limit and len(parsed) > cfg.sample_limit:
             return CollectResult(
@@ -64,9 +72,9 @@ class ScrapeCollector:
                 samples_scraped=len(parsed),
             )
         honor_ts = cfg.honor_timestamps
-        samples: list[SampleOut] = [
-            (p.labels, p.value, p.timestamp_ms if honor_ts else None) for p in parsed
-        ]
+        samples: list[SampleOut] = (
+            list(parsed) if honor_ts else [(labels, value, None) for labels, value, _ in parsed]
+        )
         return CollectResult(samples=samples, honor_labels=cfg.honor_labels, detail=detail)
 
 

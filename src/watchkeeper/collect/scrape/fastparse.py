@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+
+from watchkeeper.core.labels import Labels
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SAMPLE_RE = re.compile(
@@ -90,13 +93,12 @@ def parse_value(text: str) -> float:
     return float(text)
 
 
-def parse_lines(
-    text: str, *, openmetrics: bool = False
-) -> list[tuple[dict[str, str], float, int | None]]:
-    """(labels with ``__name__``, value, timestamp in ms or ``None``) for every sample.
-    Raises :class:`ExpositionSyntaxError` at the first bad line."""
-    out: list[tuple[dict[str, str], float, int | None]] = []
-    append = out.append
+def _rows(
+    text: str, openmetrics: bool
+) -> Iterator[tuple[int, str, str, str | None, float, int | None]]:
+    """(line number, line, metric name, raw label body or ``None``, value, timestamp in
+    ms or ``None``) for every sample line. Raises :class:`ExpositionSyntaxError` at the
+    first bad line."""
     match_sample = _SAMPLE_RE.match
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -125,8 +127,6 @@ def parse_lines(
         if m is None:
             raise ExpositionSyntaxError(i, line, "not a sample line (name{labels} value)")
         name, body, value_text, ts_text = m.groups()
-        labels = _labels(body, i, line) if body else {}
-        labels["__name__"] = name
         try:
             value = parse_value(value_text)
         except ValueError:
@@ -137,7 +137,41 @@ def parse_lines(
                 ts = round(parse_value(ts_text) * 1000) if openmetrics else int(ts_text)
             except (ValueError, OverflowError):
                 raise ExpositionSyntaxError(i, line, f"invalid timestamp {ts_text!r}") from None
-        append((labels, value, ts))
+        yield i, line, name, body, value, ts
     if openmetrics and not seen_eof:
         raise ExpositionSyntaxError(len(lines) + 1, "", "missing # EOF at the end")
+
+
+def parse_lines(
+    text: str, *, openmetrics: bool = False
+) -> list[tuple[dict[str, str], float, int | None]]:
+    """(labels with ``__name__``, value, timestamp in ms or ``None``) for every sample.
+    Raises :class:`ExpositionSyntaxError` at the first bad line."""
+    out: list[tuple[dict[str, str], float, int | None]] = []
+    append = out.append
+    for i, line, name, body, value, ts in _rows(text, openmetrics):
+        labels = _labels(body, i, line) if body else {}
+        labels["__name__"] = name
+        append((labels, value, ts))
+    return out
+
+
+def parse_series(
+    text: str, cache: dict[tuple[str, str | None], Labels], *, openmetrics: bool = False
+) -> list[tuple[Labels, float, int | None]]:
+    """As :func:`parse_lines`, with each series' labels as a :class:`Labels` taken from
+    ``cache`` (keyed by the series' text as exposed) or parsed and added to it: a target
+    exposes the same series scrape after scrape, so their label sets are parsed once (the
+    scrape cache of Prometheus does the same). The caller bounds the cache."""
+    out: list[tuple[Labels, float, int | None]] = []
+    append = out.append
+    get = cache.get
+    for i, line, name, body, value, ts in _rows(text, openmetrics):
+        key = (name, body)
+        labels = get(key)
+        if labels is None:
+            found = _labels(body, i, line) if body else {}
+            found["__name__"] = name
+            labels = cache[key] = Labels(found)
+        append((labels, value, ts))
     return out

@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 
 from watchkeeper.collect.base import CollectFailure, TargetError
-from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines
+from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines, parse_series
+from watchkeeper.core.labels import Labels
 
 ACCEPT_HEADER = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
@@ -43,14 +44,31 @@ def parse_exposition(text: str, content_type: str | None = None) -> list[ParsedS
     try:
         rows = parse_lines(text, openmetrics=openmetrics)
     except ExpositionSyntaxError as exc:
-        fmt = "OpenMetrics" if openmetrics else "Prometheus text format 0.0.4"
-        raise TargetError(
-            f"malformed exposition text ({fmt}) at line {exc.line}: {exc.text[:120]!r}: "
-            f"{exc.why}; fix the target's metrics output (check it with "
-            "`promtool check metrics`)",
-            CollectFailure.BAD_RESPONSE,
-        ) from None
+        raise _malformed(exc, openmetrics) from None
     return [ParsedSample(labels, value, ts) for labels, value, ts in rows]
+
+
+def parse_exposition_cached(
+    text: str, content_type: str | None, cache: dict[tuple[str, str | None], Labels]
+) -> list[tuple[Labels, float, int | None]]:
+    """As :func:`parse_exposition`, as (labels, value, timestamp) rows whose label sets
+    come from ``cache`` when a series was seen before (see
+    :func:`~watchkeeper.collect.scrape.fastparse.parse_series`)."""
+    openmetrics = is_openmetrics(content_type)
+    try:
+        return parse_series(text, cache, openmetrics=openmetrics)
+    except ExpositionSyntaxError as exc:
+        raise _malformed(exc, openmetrics) from None
+
+
+def _malformed(exc: ExpositionSyntaxError, openmetrics: bool) -> TargetError:
+    fmt = "OpenMetrics" if openmetrics else "Prometheus text format 0.0.4"
+    return TargetError(
+        f"malformed exposition text ({fmt}) at line {exc.line}: {exc.text[:120]!r}: "
+        f"{exc.why}; fix the target's metrics output (check it with "
+        "`promtool check metrics`)",
+        CollectFailure.BAD_RESPONSE,
+    )
 
 
 def format_value(value: float) -> str:
