@@ -165,6 +165,14 @@ def test_a_parse_error_is_found_here_without_asking_the_remote(
     assert scripted[0].forms == []
 
 
+def test_a_range_that_is_not_finite_is_refused_here_like_the_embedded_engine(
+    scripted: tuple[Scripted, FakeServer], client: RemotePromQL
+) -> None:
+    with pytest.raises(QueryParseError, match="invalid end inf"):
+        client.range("up", 0, float("inf"), 15)
+    assert scripted[0].forms == []
+
+
 def test_an_unreachable_remote_is_unavailable_and_names_the_setting() -> None:
     engine = RemotePromQL(f"http://127.0.0.1:{free_port()}", clock=FakeClock())
     with pytest.raises(RemoteQueryError, match=r"cannot reach .*storage\.query_url") as info:

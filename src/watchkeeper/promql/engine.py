@@ -8,7 +8,6 @@ Sub-expressions pinned by ``@`` are evaluated once and copied to every step.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +41,7 @@ from watchkeeper.promql.model import (
     drop_names,
     merge_same_labels,
 )
+from watchkeeper.promql.protocol import range_ms, rule_samples, seconds_to_ms
 from watchkeeper.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 from watchkeeper.tsdb.base import SeriesStore
 
@@ -256,17 +256,8 @@ class Engine:
             return _instant_result(value, at_ms)
 
     def samples(self, expr: str, at_s: float) -> list[tuple[Labels, float]]:
-        """An instant query as (labels, value) pairs, the shape rule evaluation reads: a
-        scalar result is one sample with empty labels. A string or range-vector result is
-        a :class:`QueryError`."""
-        result = self.instant(expr, at_s)
-        if isinstance(result, Vector):
-            return [(s.labels, s.value) for s in result]
-        if isinstance(result, Scalar):
-            return [(Labels(), result.value)]
-        raise QueryError(
-            f"{expr!r} returns a {result.result_type}; rules need an instant vector or a scalar"
-        )
+        """An instant query as (labels, value) pairs (see :func:`rule_samples`)."""
+        return rule_samples(expr, self.instant(expr, at_s))
 
     def range(
         self,
@@ -278,16 +269,7 @@ class Engine:
         timeout_s: float | None = None,
     ) -> Matrix:
         """Evaluate ``expr`` at ``start_s, start_s + step_s, ... <= end_s``."""
-        for name, v in (("start", start_s), ("end", end_s), ("step", step_s)):
-            if not math.isfinite(v):
-                raise QueryParseError(f"invalid {name} {v!r}: give a finite number of seconds")
-        return self.range_ms(
-            expr,
-            seconds_to_ms(start_s),
-            seconds_to_ms(end_s),
-            seconds_to_ms(step_s),
-            timeout_s=timeout_s,
-        )
+        return self.range_ms(expr, *range_ms(start_s, end_s, step_s), timeout_s=timeout_s)
 
     def range_ms(
         self,
@@ -325,10 +307,6 @@ class Engine:
 
 def _api_type(t: ValueType) -> str:
     return "range vector" if t is ValueType.MATRIX else str(t)
-
-
-def seconds_to_ms(seconds: float) -> int:
-    return round(seconds * 1000)
 
 
 def _instant_result(value: Value, at_ms: int) -> Result:

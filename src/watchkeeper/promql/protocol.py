@@ -3,11 +3,13 @@ the embedded :class:`~watchkeeper.promql.Engine` and the remote PromQL client bo
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 from watchkeeper.core.clock import Clock
+from watchkeeper.core.errors import QueryError, QueryParseError
 from watchkeeper.core.labels import Labels
-from watchkeeper.promql.values import Matrix, Result
+from watchkeeper.promql.values import Matrix, Result, Scalar, Vector
 
 
 class QueryEngine(Protocol):
@@ -43,3 +45,29 @@ class QueryEngine(Protocol):
         *,
         timeout_s: float | None = None,
     ) -> Matrix: ...
+
+
+def seconds_to_ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def range_ms(start_s: float, end_s: float, step_s: float) -> tuple[int, int, int]:
+    """A range query's start, end and step in milliseconds; a non-finite one is a
+    :class:`QueryParseError`."""
+    for name, v in (("start", start_s), ("end", end_s), ("step", step_s)):
+        if not math.isfinite(v):
+            raise QueryParseError(f"invalid {name} {v!r}: give a finite number of seconds")
+    return seconds_to_ms(start_s), seconds_to_ms(end_s), seconds_to_ms(step_s)
+
+
+def rule_samples(expr: str, result: Result) -> list[tuple[Labels, float]]:
+    """An instant query's result as (labels, value) pairs, the shape rule evaluation
+    reads: a scalar result is one sample with empty labels. A string or range-vector
+    result is a :class:`QueryError`."""
+    if isinstance(result, Vector):
+        return [(s.labels, s.value) for s in result]
+    if isinstance(result, Scalar):
+        return [(Labels(), result.value)]
+    raise QueryError(
+        f"{expr!r} returns a {result.result_type}; rules need an instant vector or a scalar"
+    )

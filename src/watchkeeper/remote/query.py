@@ -38,7 +38,7 @@ from watchkeeper.core.errors import (
 )
 from watchkeeper.core.labels import Labels
 from watchkeeper.promql.ast import parse
-from watchkeeper.promql.protocol import QueryEngine
+from watchkeeper.promql.protocol import QueryEngine, range_ms, rule_samples, seconds_to_ms
 from watchkeeper.promql.values import Matrix, Result, Sample, Scalar, Series, String, Vector
 from watchkeeper.remote.config import RemoteQueryConfig
 from watchkeeper.remote.errors import RemoteQueryError
@@ -192,7 +192,7 @@ class RemotePromQL:
         self, expr: str, at_s: float | None = None, *, timeout_s: float | None = None
     ) -> Result:
         when = self.clock.now() if at_s is None else at_s
-        return self.instant_ms(expr, round(when * 1000), timeout_s=timeout_s)
+        return self.instant_ms(expr, seconds_to_ms(when), timeout_s=timeout_s)
 
     def instant_ms(self, expr: str, at_ms: int, *, timeout_s: float | None = None) -> Result:
         parse(expr)
@@ -200,14 +200,7 @@ class RemotePromQL:
         return parse_result(self.api.call("query", params), at_ms)
 
     def samples(self, expr: str, at_s: float) -> list[tuple[Labels, float]]:
-        result = self.instant(expr, at_s)
-        if isinstance(result, Vector):
-            return [(s.labels, s.value) for s in result]
-        if isinstance(result, Scalar):
-            return [(Labels(), result.value)]
-        raise QueryError(
-            f"{expr!r} returns a {result.result_type}; rules need an instant vector or a scalar"
-        )
+        return rule_samples(expr, self.instant(expr, at_s))
 
     def range(
         self,
@@ -218,13 +211,7 @@ class RemotePromQL:
         *,
         timeout_s: float | None = None,
     ) -> Matrix:
-        return self.range_ms(
-            expr,
-            round(start_s * 1000),
-            round(end_s * 1000),
-            round(step_s * 1000),
-            timeout_s=timeout_s,
-        )
+        return self.range_ms(expr, *range_ms(start_s, end_s, step_s), timeout_s=timeout_s)
 
     def range_ms(
         self,
