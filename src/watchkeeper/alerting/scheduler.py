@@ -9,13 +9,13 @@ drives whole timelines deterministically.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 
 from watchkeeper.core.clock import Clock
+from watchkeeper.core.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ class Scheduler:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(task)
 
     async def run_due(self) -> int:
         """Run every timer that is due now; returns how many ran."""

@@ -40,6 +40,7 @@ from watchkeeper.cluster.fence import Fence
 from watchkeeper.cluster.heartbeat import HeartbeatThread
 from watchkeeper.cluster.session import ClusterSession, LeaderRow, MemberInfo, MemberRow
 from watchkeeper.core.clock import Clock
+from watchkeeper.core.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +182,7 @@ class ClusterNode:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             if task is not but:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel(task)
 
     async def _pulse_loop(self) -> None:
         """Show the heartbeat thread that the main loop runs."""

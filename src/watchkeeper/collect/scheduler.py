@@ -43,6 +43,7 @@ from watchkeeper.collect.targets import ScheduledTarget
 from watchkeeper.core.clock import Clock, now_ms
 from watchkeeper.core.enums import CheckStatus
 from watchkeeper.core.labels import Labels
+from watchkeeper.core.tasks import cancel
 from watchkeeper.tsdb.base import AppendResult, Sample
 
 log = logging.getLogger(__name__)
@@ -359,10 +360,7 @@ class Scheduler:
 
     async def _cancel(self, runner: _Runner) -> None:
         task, runner.task = runner.task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(task)
 
     async def _close(self, runner: _Runner) -> None:
         try:

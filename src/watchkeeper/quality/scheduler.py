@@ -14,7 +14,6 @@ minute does not send it twice (the outbox deduplicates on the same key).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import Clock, rfc3339, to_datetime
 from watchkeeper.core.enums import AlertStatus, NotificationEvent
 from watchkeeper.core.errors import NotFoundError
+from watchkeeper.core.tasks import cancel
 from watchkeeper.notify.base import AlertData, NotificationMessage, Outbox, dedup_key
 from watchkeeper.quality.digest import Digest, DigestKind
 from watchkeeper.state.db import Database
@@ -171,10 +171,7 @@ class DigestScheduler:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(task)
 
     def due(self) -> dict[DigestKind, float]:
         """When each enabled digest is next due (after :meth:`plan`)."""

@@ -12,7 +12,6 @@ The runtime starts it when ``readiness.schedule.enabled`` is true::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +21,7 @@ from croniter import croniter
 from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import Clock, to_datetime
 from watchkeeper.core.enums import AlertStatus, NotificationEvent
+from watchkeeper.core.tasks import cancel
 from watchkeeper.notify.base import AlertData, NotificationMessage, Outbox, dedup_key
 from watchkeeper.readiness.check import RunOptions
 from watchkeeper.readiness.config import NotifyWhen
@@ -105,10 +105,7 @@ class ReadinessScheduler:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(task)
 
     async def _loop(self) -> None:
         while True:

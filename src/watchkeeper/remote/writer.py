@@ -28,7 +28,6 @@ Backpressure shows in the metrics (label ``remote_name``): ``watchkeeper_remote_
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -40,6 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from watchkeeper import __version__
 from watchkeeper.core.clock import Clock
 from watchkeeper.core.errors import DeliveryFailure
+from watchkeeper.core.tasks import cancel
 from watchkeeper.remote.codec import WriteEncoder
 from watchkeeper.remote.config import RemoteWriteConfig
 from watchkeeper.remote.queue import DiskQueue, QueuedBatch
@@ -252,9 +252,7 @@ class RemoteWriter:
             self._stopping = True
             self._wake_batcher.set()
             batcher, sender = tasks
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            await cancel(sender)
             await batcher  # it queues what is in memory, then ends
         else:
             await self.flush()

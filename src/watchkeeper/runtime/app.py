@@ -10,7 +10,6 @@ config-scoped objects are rebuilt and swapped (:meth:`Runtime.reload`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import Clock, SystemClock
 from watchkeeper.core.errors import ConfigError, StorageError
 from watchkeeper.core.labels import Labels
+from watchkeeper.core.tasks import cancel
 from watchkeeper.notify.amglobals import receivers_with_global
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.promql import Scalar, Vector, referenced_metrics
@@ -280,9 +280,7 @@ class Runtime:
 
     async def stop(self) -> None:
         if self._started:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+            await cancel(self._housekeeping)
             await self.readiness_schedule.stop()
             await self.reports.stop()
             await self.scheduler.stop()
