@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import socket
 import statistics
 import tempfile
 import time
@@ -46,6 +45,7 @@ from watchkeeper.quality.service import build_report_service
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.server import Server
 from watchkeeper.security.principal import system_principal
+from watchkeeper.testing.server import free_port_block
 
 GRACE = 90.0
 SERVICES = {
@@ -70,24 +70,6 @@ anomaly_rules:
     params: {history: 360, warmup: 60}
     labels: {severity: warning}
 """
-
-
-def free_port_block(size: int = 8) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        ok = base + size < 65000
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 def match(inc: Incident, injected: list[IncidentRecord]) -> int | None:
@@ -118,7 +100,7 @@ def label(incidents: list[Incident], injected: list[IncidentRecord]) -> dict[str
 
 
 async def main(seconds: float, period: float, first_after: float) -> None:
-    port = free_port_block()
+    port = free_port_block(8)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         path = data / "watchkeeper.yaml"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,24 +26,7 @@ import httpx
 import psycopg
 
 from watchkeeper.testing import tools
-
-
-def free_port_block(size: int = 8) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        free = True
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    free = False
-                    break
-        if free and base + size < 65000:
-            return base
-    raise RuntimeError("no block of free ports")
+from watchkeeper.testing.server import free_port_block
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> float:
@@ -64,7 +46,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) 
 
 
 def main(runs: int, requests: int, demo_seconds: float) -> None:
-    port = free_port_block()
+    port = free_port_block(8)
     scratch = f"wk_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(tools.postgres_dsn(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{scratch}"')

@@ -24,7 +24,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import numpy as np
 from tsdb_store import DAY_MS, STEP_MS, bench_memory, calibration, dataset
 
 from watchkeeper.core.clock import FakeClock
+from watchkeeper.testing.server import free_port
 from watchkeeper.tsdb.base import SeriesData
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.embedded import EmbeddedStore
@@ -141,12 +141,6 @@ def bench_disk(series: int, promtool: str) -> dict[str, Any]:
 
 
 # ----- memory
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_of(pid: int) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from watchkeeper.runtime.app import Runtime
 from watchkeeper.security.permissions import Role
 from watchkeeper.security.principal import system_principal
 from watchkeeper.testing import tools
+from watchkeeper.testing.server import free_port_block
 from web.served import ServedApp
 
 from .support import alert, episode
@@ -46,24 +46,6 @@ anomaly_rules:
   - name: QuoteLatencyAnomaly
     expr: service:quote_duration_seconds:p95_20s{service="backend"}
 """
-
-
-def free_port_block(size: int = 8) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        ok = base + size < 65000
-        for port in range(base, base + size):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no block of free loopback ports")
 
 
 @dataclass
@@ -100,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         "install it with `apt-get install chromium` (`.ci/run` does)",
     )
     data = tmp_path_factory.mktemp("slo-browser")
-    port = free_port_block()
+    port = free_port_block(8)
     text = demo_config(port, data).replace("anonymous_role: viewer", "anonymous_role: null")
     loaded = load_config_text(text + EXTRA, base_dir=data)
     stack = DemoStack(DemoPorts(port), SystemClock())

@@ -6,23 +6,17 @@ state) and waits for its result."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.server import Server
+from watchkeeper.testing.server import free_port
 
 T = TypeVar("T")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServedApp:
