@@ -3,18 +3,13 @@ built without a config file."""
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from watchkeeper.collect.config import CheckBase
 from watchkeeper.collect.scheduler import Scheduler
@@ -23,6 +18,7 @@ from watchkeeper.collect.targets import ScheduledTarget, build_target
 from watchkeeper.config.model import ServiceConfig
 from watchkeeper.core.clock import SystemClock
 from watchkeeper.core.labels import Labels
+from watchkeeper.testing.tls import self_signed
 from watchkeeper.tsdb.base import AppendResult, Sample, is_stale_nan
 
 
@@ -78,33 +74,8 @@ def scheduled(
 
 def self_signed_cert(directory: Path, *, not_after: datetime) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1 valid until ``not_after``; (cert, key) paths."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(datetime.now(UTC) - timedelta(days=30))
-        .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = directory / "cert.pem"
-    key_path = directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
+    cert, key = self_signed(directory, not_after=not_after)
+    return str(cert), str(key)
 
 
 async def run_check(

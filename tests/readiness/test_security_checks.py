@@ -27,10 +27,10 @@ from watchkeeper.security.principal import system_principal
 from watchkeeper.security.setup import build_security
 from watchkeeper.state.db import Database, sqlite_url
 from watchkeeper.testing.server import FakeServer
+from watchkeeper.testing.tls import self_signed
 
 from .apps import AppState, redirect_app, service_app
 from .support import one, write_config
-from .tls import self_signed
 
 GOOD_HEADERS = {
     "strict-transport-security": "max-age=63072000; includeSubDomains",

@@ -3,8 +3,6 @@ session cookies; and clear errors for a missing or mismatched certificate."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import re
 import ssl
 import threading
@@ -15,10 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 
 from watchkeeper.core.errors import ConfigError
@@ -28,6 +22,7 @@ from watchkeeper.security.tls import uvicorn_ssl_options
 from watchkeeper.security.users import User
 from watchkeeper.state.db import Database
 from watchkeeper.testing.server import free_port
+from watchkeeper.testing.tls import self_signed
 from watchkeeper.web.config import TLSConfig
 
 MakeUser = Callable[..., User]
@@ -36,40 +31,9 @@ MakeUser = Callable[..., User]
 SQLITE_ONLY = pytest.mark.parametrize("state_db", ["sqlite"], indirect=True)
 
 
-def write_self_signed(directory: Path, name: str = "server") -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def https_server(app: FastAPI, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    cert, key = write_self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     options = uvicorn_ssl_options(TLSConfig(cert_file=cert.name, key_file=key.name), tmp_path)
     port = free_port()
     config = uvicorn.Config(
@@ -131,15 +95,15 @@ def test_no_tls_section_means_plain_http() -> None:
 
 
 def test_missing_certificate_file_is_a_config_error(tmp_path: Path) -> None:
-    _, key = write_self_signed(tmp_path)
+    _, key = self_signed(tmp_path)
     tls = TLSConfig(cert_file="absent.crt", key_file=str(key))
     with pytest.raises(ConfigError, match=r"server\.tls\.cert_file: .*absent\.crt does not exist"):
         uvicorn_ssl_options(tls, tmp_path)
 
 
 def test_key_of_another_certificate_is_a_config_error(tmp_path: Path) -> None:
-    cert, _ = write_self_signed(tmp_path, "one")
-    _, other_key = write_self_signed(tmp_path, "two")
+    cert, _ = self_signed(tmp_path, name="one")
+    _, other_key = self_signed(tmp_path, name="two")
     tls = TLSConfig(cert_file=str(cert), key_file=str(other_key))
     with pytest.raises(ConfigError, match="the key belongs to the certificate"):
         uvicorn_ssl_options(tls, tmp_path)
