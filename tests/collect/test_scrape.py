@@ -177,6 +177,35 @@ async def test_an_exposition_that_turns_malformed_marks_its_series_stale(
     assert [s.name for s in store.stale()] == ["m"]
 
 
+async def test_series_churn_empties_the_label_cache_instead_of_growing_it(
+    fake_target: FakeTarget,
+    target_server: FakeServer,
+    store: RecordingStore,
+    http_client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from watchkeeper.collect.scheduler import Scheduler
+    from watchkeeper.collect.scrape import collector as collector_mod
+    from watchkeeper.core.clock import SystemClock
+
+    from .support import scheduled
+
+    monkeypatch.setattr(collector_mod, "SERIES_CACHE_MAX", 3)
+    st = scheduled(scrape(target_server.url))
+    scheduler = Scheduler(store, clock=SystemClock(), http=http_client)
+    await scheduler.reconfigure([st])
+    sizes = []
+    for run in range(4):  # two new series each run: a request id in a label
+        fake_target.set_exposition(f'req{{id="{run}a"}} {run}\nreq{{id="{run}b"}} 1\n', TEXT_CT)
+        await scheduler.run_once(st.key)
+        collector = scheduler._runners[st.key].collector
+        assert isinstance(collector, collector_mod.ScrapeCollector)
+        sizes.append(len(collector._series))
+    await scheduler.stop()
+    assert sizes == [2, 4, 2, 4]  # emptied before the scrape that found it over the limit
+    assert store.latest("req", id="3a") == 3.0
+
+
 @pytest.mark.parametrize(("status_code", "reason"), [(401, "auth"), (500, "http_status")])
 async def test_error_status_codes_are_classified(
     status_code: int,

@@ -37,6 +37,11 @@ def merge_labels(target: Labels, exposed: Mapping[str, str], honor_labels: bool)
     return Labels(merged)
 
 
+SERIES_CACHE_MAX = 200_000
+"""Label sets a target's caches hold before they are emptied (a target whose series churn,
+e.g. a label with a request id, would otherwise grow them without end)."""
+
+
 class MergeCache:
     """One target's merged label sets by the exposed label set (the target's labels
     applied as :func:`merge_labels` does), kept from one run to the next: a target exposes
@@ -45,7 +50,7 @@ class MergeCache:
 
     __slots__ = ("_base", "_honor", "_merged", "limit")
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = SERIES_CACHE_MAX) -> None:
         self._base: Labels | None = None
         self._honor = False
         self._merged: dict[Labels, Labels] = {}

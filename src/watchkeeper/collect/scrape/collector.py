@@ -19,11 +19,8 @@ from watchkeeper.collect.base import (
 from watchkeeper.collect.httpclient import redact_url, tls_client, transport_error
 from watchkeeper.collect.scrape.config import ScrapeConfig
 from watchkeeper.collect.scrape.parse import ACCEPT_HEADER, parse_exposition_cached
+from watchkeeper.collect.series import SERIES_CACHE_MAX
 from watchkeeper.core.labels import Labels
-
-SERIES_CACHE_MAX = 200_000
-"""Label sets a target's cache holds before it is emptied (a target whose series churn,
-e.g. a label with a request id, would otherwise grow it without end)."""
 
 
 class ScrapeCollector:
