@@ -18,11 +18,9 @@ import pytest
 from conftest import require_postgres
 from watchkeeper.config.loader import load_config
 from watchkeeper.core.errors import ConfigError
-from watchkeeper.testing.cluster import SERVE
+from watchkeeper.testing.cluster import SERVE, local_cluster
 from watchkeeper.testing.server import FakeServer
 from watchkeeper.testing.webhook_sink import WebhookSink
-
-from .procs import local_cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

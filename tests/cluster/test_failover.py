@@ -8,7 +8,6 @@ status 75, and another takes over."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,30 +17,27 @@ from conftest import require_postgres
 from watchkeeper.testing.cluster import (
     SERVICE_DOWN_RULES,
     DownTargets,
+    Instance,
+    LocalCluster,
+    cluster_config,
     delivered_events,
+    local_cluster,
     service_down_body,
     service_down_events,
 )
 from watchkeeper.testing.webhook_sink import WebhookSink
 
-from .procs import Instance, LocalCluster, cluster_config, local_cluster
 from .support import terminate_backend
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SERVICES = 4
 TAKEOVER_LIMIT = 15.0  # the requirement: another instance leads within 15 seconds
-RULES = SERVICE_DOWN_RULES
-Targets = DownTargets
-
-
-def config_body(targets_url: str, hook_url: str) -> str:
-    return service_down_body(SERVICES, targets_url, hook_url)
 
 
 @pytest.fixture
-def targets() -> Iterator[Targets]:
-    t = Targets()
+def targets() -> Iterator[DownTargets]:
+    t = DownTargets()
     with t.server:
         yield t
 
@@ -50,10 +46,6 @@ def targets() -> Iterator[Targets]:
 def sink() -> Iterator[WebhookSink]:
     with WebhookSink() as s:
         yield s
-
-
-def events(sink: WebhookSink) -> Counter[tuple[str, str]]:
-    return delivered_events(sink)
 
 
 def describe(sink: WebhookSink) -> str:
@@ -65,22 +57,18 @@ def describe(sink: WebhookSink) -> str:
     )
 
 
-def expected_events() -> set[tuple[str, str]]:
-    return service_down_events(SERVICES)
-
-
 def start_cluster(cl: LocalCluster, tmp_path: Path) -> None:
-    (tmp_path / "rules.yml").write_text(RULES)
+    (tmp_path / "rules.yml").write_text(SERVICE_DOWN_RULES)
     for _ in range(3):
         cl.start()
 
 
 def test_kill_9_of_the_leader_while_alerts_fire_and_the_receiver_hangs(
-    tmp_path: Path, pg_database: str, targets: Targets, sink: WebhookSink
+    tmp_path: Path, pg_database: str, targets: DownTargets, sink: WebhookSink
 ) -> None:
     require_postgres()
     sink.faults.hang(seconds=600)  # requests arrive but get no answer
-    body = config_body(targets.server.url, sink.url_for("hook"))
+    body = service_down_body(SERVICES, targets.server.url, sink.url_for("hook"))
     with local_cluster(tmp_path, cluster_config(pg_database, body), dsn=pg_database) as cl:
         start_cluster(cl, tmp_path)
         leader = cl.wait_formed()
@@ -96,16 +84,16 @@ def test_kill_9_of_the_leader_while_alerts_fire_and_the_receiver_hangs(
         sink.faults.slow(0.3, seconds=600)  # slow from now on, but answering
         new = cl.wait("a new leader", cl.leader, timeout=TAKEOVER_LIMIT + 5, every=0.05)
         takeover = time.monotonic() - killed_at
-        cl.wait("every firing event", lambda: len(events(sink)) >= SERVICES, timeout=30)
+        cl.wait("every firing event", lambda: len(delivered_events(sink)) >= SERVICES, timeout=30)
         resent = time.monotonic() - killed_at
         targets.down = False
         cl.wait(
             "every resolved event",
-            lambda: set(events(sink)) >= expected_events(),
+            lambda: set(delivered_events(sink)) >= service_down_events(SERVICES),
             timeout=30,
         )
         time.sleep(3)  # anything sent twice would have arrived by now
-        counts = events(sink)
+        counts = delivered_events(sink)
         rows = cl.db_query(
             "SELECT status, count(*) FROM notify_deliveries GROUP BY status ORDER BY status"
         )
@@ -117,7 +105,7 @@ def test_kill_9_of_the_leader_while_alerts_fire_and_the_receiver_hangs(
     )
     assert new is not leader
     assert takeover < TAKEOVER_LIMIT
-    assert set(counts) == expected_events()
+    assert set(counts) == service_down_events(SERVICES)
     assert set(counts.values()) == {1}, describe(sink)
     assert rows == [("delivered", 2 * SERVICES)]
     assert term[0][0] == 2
@@ -125,14 +113,14 @@ def test_kill_9_of_the_leader_while_alerts_fire_and_the_receiver_hangs(
 
 
 def test_a_leader_that_loses_its_session_exits_and_another_takes_over(
-    tmp_path: Path, pg_database: str, targets: Targets, sink: WebhookSink
+    tmp_path: Path, pg_database: str, targets: DownTargets, sink: WebhookSink
 ) -> None:
     require_postgres()
-    body = config_body(targets.server.url, sink.url_for("hook"))
+    body = service_down_body(SERVICES, targets.server.url, sink.url_for("hook"))
     with local_cluster(tmp_path, cluster_config(pg_database, body), dsn=pg_database) as cl:
         start_cluster(cl, tmp_path)
         leader = cl.wait_formed()
-        cl.wait("every firing event", lambda: len(events(sink)) >= SERVICES, timeout=120)
+        cl.wait("every firing event", lambda: len(delivered_events(sink)) >= SERVICES, timeout=120)
         me = cl.views()[leader.name]["self"]
         [(backend,)] = cl.db_query(
             "SELECT backend_pid FROM cluster_members WHERE id = %(id)s", {"id": me}
@@ -150,16 +138,16 @@ def test_a_leader_that_loses_its_session_exits_and_another_takes_over(
         targets.down = False
         cl.wait(
             "every resolved event",
-            lambda: set(events(sink)) >= expected_events(),
+            lambda: set(delivered_events(sink)) >= service_down_events(SERVICES),
             timeout=30,
         )
         time.sleep(2)
-        counts = events(sink)
+        counts = delivered_events(sink)
         log = leader.log()
     print(f"\ntakeover after the session ended: {takeover:.2f}s")
     assert new is not leader
     assert takeover < TAKEOVER_LIMIT
     assert "lost the leadership" in log
     assert "exiting with status 75" in log
-    assert set(counts) == expected_events()
+    assert set(counts) == service_down_events(SERVICES)
     assert set(counts.values()) == {1}, counts

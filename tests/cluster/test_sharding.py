@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from conftest import require_postgres
+from watchkeeper.testing.cluster import LocalCluster, cluster_config, local_cluster
 
-from .procs import LocalCluster, cluster_config, local_cluster
 from .targets import TargetProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
