@@ -11,6 +11,7 @@ from watchkeeper.alerting.model import AlertInput
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.core.labels import Labels
 from watchkeeper.promql import Engine, referenced_metrics
+from watchkeeper.rules.alerting_rule import AlertingRule
 from watchkeeper.rules.group import RuleHealth
 from watchkeeper.rules.loader import load_rule_text
 from watchkeeper.rules.manager import RuleManager, RuleManagerOptions
@@ -121,3 +122,20 @@ async def test_samples_of_a_metric_no_rule_reads_trigger_nothing(clock: FakeCloc
         assert group.last_evaluation is None
     finally:
         await manager.stop()
+
+
+def alerting_rule(manager: RuleManager, name: str) -> AlertingRule:
+    (rule,) = [r for g in manager.groups for r in g.rules if r.name == name]
+    assert isinstance(rule, AlertingRule)
+    return rule
+
+
+def test_a_reload_keeps_an_alerting_rules_state_and_its_hold(clock: FakeClock) -> None:
+    manager, _store, _sink = build(clock)
+    before = alerting_rule(manager, "TooManyErrors")
+    before.hold_until = clock.now() + 30
+    manager.load(load_rule_text(RULES, "app.yml"))
+    after = alerting_rule(manager, "TooManyErrors")
+    assert after is not before
+    assert after.streaks is before.streaks
+    assert after.hold_until == clock.now() + 30

@@ -131,6 +131,7 @@ class RuleManager:
                 if isinstance(rule, AlertingRule):
                     if isinstance(previous, AlertingRule):
                         rule.active, rule.streaks = previous.active, previous.streaks
+                        rule.hold_until = previous.hold_until
                     else:
                         for alert in self._restored.pop((lg.key, rule.name), []):
                             rule.active[alert.fingerprint] = alert
