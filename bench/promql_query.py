@@ -45,7 +45,7 @@ from watchkeeper.promql import Engine
 from watchkeeper.promql.api import build_router
 from watchkeeper.security.permissions import Permission, Role
 from watchkeeper.testing.server import FakeServer, free_port
-from watchkeeper.testing.tools import prometheus_path
+from watchkeeper.testing.tools import prometheus_path, stop_process
 from watchkeeper.tsdb.embedded import EmbeddedStore
 from watchkeeper.web.deps import Principal, PrincipalKind
 
@@ -148,13 +148,7 @@ class Prometheus:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self.log.close()
 
 

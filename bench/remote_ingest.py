@@ -55,6 +55,7 @@ from remote_procs import (
 )
 
 from watchkeeper.testing.server import free_port
+from watchkeeper.testing.tools import stop_process
 
 HERE = Path(__file__).resolve()
 PYTHON = sys.executable
@@ -140,13 +141,7 @@ class WatchkeeperReceiver:
         return counter_total(text, "watchkeeper_push_samples_appended_total", "remote_write")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, 30)
         self._log.close()
 
 

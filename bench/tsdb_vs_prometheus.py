@@ -40,6 +40,7 @@ from tsdb_store import DAY_MS, STEP_MS, bench_memory, calibration, dataset
 
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.testing.server import free_port
+from watchkeeper.testing.tools import stop_process
 from watchkeeper.tsdb.base import SeriesData
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.embedded import EmbeddedStore
@@ -236,12 +237,7 @@ def prometheus_memory(prometheus: str, series: int, scrapes: int) -> dict[str, A
             log("prometheus appended", appended)
             head_series = self_metric(port, "prometheus_tsdb_head_series")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
             logfile.close()
             server.shutdown()
             server.server_close()

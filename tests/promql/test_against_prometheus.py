@@ -26,6 +26,7 @@ from watchkeeper.core.labels import Labels
 from watchkeeper.promql import Engine
 from watchkeeper.testing import tools
 from watchkeeper.testing.server import free_port
+from watchkeeper.testing.tools import stop_process
 from watchkeeper.tsdb.embedded import EmbeddedStore
 
 pytestmark = pytest.mark.prometheus
@@ -156,12 +157,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_process(proc)
 
 
 @pytest.fixture(scope="module")

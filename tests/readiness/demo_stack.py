@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from watchkeeper.testing.server import free_port_block
+from watchkeeper.testing.tools import stop_process
 
 DEMO_CHECKS = 8  # targets in the demo config with PostgreSQL
 
@@ -60,12 +61,6 @@ class DemoProcess:
         raise TimeoutError(f"the demo was not ready within {timeout:g}s")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, 30)
         if self.proc.stderr is not None:
             self.proc.stderr.close()

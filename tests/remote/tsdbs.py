@@ -14,6 +14,7 @@ import httpx
 
 from watchkeeper.testing import tools
 from watchkeeper.testing.server import free_port
+from watchkeeper.testing.tools import stop_process
 
 
 class TSDBProcess:
@@ -48,13 +49,7 @@ class TSDBProcess:
         return self.log_path.read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self._log.close()
 
 

@@ -31,6 +31,7 @@ import psycopg
 
 import watchkeeper
 from watchkeeper.testing.server import FakeServer, free_port
+from watchkeeper.testing.tools import stop_process
 from watchkeeper.testing.webhook_sink import WebhookSink
 
 SRC = Path(watchkeeper.__file__).resolve().parents[1]  # the folder that holds the package
@@ -93,13 +94,7 @@ class Instance:
         self.proc.wait(timeout=30)
 
     def terminate(self, timeout: float = 30.0) -> int:
-        if self.alive():
-            os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(timeout=30)
+        return stop_process(self.proc, timeout)
 
 
 class LocalCluster:

@@ -1,5 +1,5 @@
 """Finding the system tools some tests need (PostgreSQL, Chromium, amtool, Prometheus,
-VictoriaMetrics).
+VictoriaMetrics), and stopping the processes started from them.
 
 Where a tool is missing the test is skipped with a loud reason, unless
 ``WATCHKEEPER_REQUIRE_TOOLS=1`` (set by ``.ci/run``), which turns the skip into a failure.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 REQUIRE_ENV = "WATCHKEEPER_REQUIRE_TOOLS"
@@ -60,3 +61,15 @@ def postgres_available(timeout: float = 1.0) -> bool:
 
 def postgres_dsn(dbname: str = "postgres") -> str:
     return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
+    """SIGTERM to a process this code started, SIGKILL if it has not ended after
+    ``timeout`` seconds; returns its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(timeout=10)
