@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from watchkeeper.core.enums import DeliveryStatus
+from watchkeeper.notify.outbox import hand_back
 from watchkeeper.state.db import Database
 from watchkeeper.state.tables.notify import notify_deliveries
 
@@ -22,20 +22,6 @@ D = notify_deliveries
 def release_orphaned(db: Database, live_owners: Collection[str], now: float) -> int:
     """Hand back the deliveries leased to owners not in ``live_owners``; how many."""
     with db.begin() as conn:
-        result = conn.execute(
-            D.update()
-            .where(
-                D.c.status == DeliveryStatus.SENDING.value,
-                D.c.lease_owner.is_not(None),
-                D.c.lease_owner.not_in(sorted(live_owners)),
-            )
-            .values(
-                status=DeliveryStatus.PENDING.value,
-                lease_owner=None,
-                lease_until=None,
-                next_attempt_at=now,
-                updated_at=now,
-                version=D.c.version + 1,
-            )
+        return hand_back(
+            conn, now, D.c.lease_owner.is_not(None), D.c.lease_owner.not_in(sorted(live_owners))
         )
-        return int(result.rowcount)

@@ -406,25 +406,9 @@ class SqlOutbox:
         """Hand rows back unsent (a stopping worker): due again at once, attempt not counted."""
         if not ids:
             return 0
-        now = self.clock.now()
         with self.db.begin() as conn:
-            result = conn.execute(
-                D.update()
-                .where(
-                    D.c.id.in_(list(ids)),
-                    D.c.lease_owner == owner,
-                    D.c.status == DeliveryStatus.SENDING.value,
-                )
-                .values(
-                    status=DeliveryStatus.PENDING.value,
-                    lease_owner=None,
-                    lease_until=None,
-                    next_attempt_at=now,
-                    updated_at=now,
-                    version=D.c.version + 1,
-                )
-            )
-            return int(result.rowcount)
+            owned = (D.c.id.in_(list(ids)), D.c.lease_owner == owner)
+            return hand_back(conn, self.clock.now(), *owned)
 
     def next_due(self) -> float | None:
         """When the earliest pending or leased row becomes due (``None``: nothing open)."""
@@ -564,3 +548,21 @@ def _delivery(r: RowMapping) -> Delivery:
 
 def dumps_state(state: dict[str, Any]) -> str:
     return json.dumps(state, sort_keys=True, default=str)
+
+
+def hand_back(conn: Connection, now: float, *where: sa.ColumnElement[bool]) -> int:
+    """Hand the leased rows that match ``where`` back unsent: due again at ``now``, the
+    interrupted attempt not counted; returns how many."""
+    result = conn.execute(
+        D.update()
+        .where(D.c.status == DeliveryStatus.SENDING.value, *where)
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=now,
+            updated_at=now,
+            version=D.c.version + 1,
+        )
+    )
+    return int(result.rowcount)
