@@ -14,6 +14,7 @@ from watchkeeper.alerting.amexport import alertmanager_yaml
 from watchkeeper.alerting.config import AlertingConfig, semantic_problems
 from watchkeeper.alerting.matchers import MatcherError, parse_matchers
 from watchkeeper.alerting.routing import Route, receivers_for, render_tree
+from watchkeeper.cli.options import config_option
 from watchkeeper.config.loader import format_validation_errors, load_config
 from watchkeeper.config.yamlsource import load_yaml_file, problem
 from watchkeeper.core.errors import ConfigError, UserInputError
@@ -56,17 +57,11 @@ def routes_group() -> None:
     """Inspect the alert routing tree."""
 
 
-CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="a Watchkeeper config or an alertmanager.yml",
-)
+_CONFIG = config_option("a Watchkeeper config or an alertmanager.yml")
 
 
 @routes_group.command("test")
-@CONFIG_OPTION
+@_CONFIG
 @click.option("--tree", is_flag=True, help="also print the matching routes as a tree")
 @click.option(
     "--verify.receivers",
@@ -89,14 +84,14 @@ def routes_test(config_path: Path, tree: bool, verify: str | None, labels: tuple
 
 
 @routes_group.command("show")
-@CONFIG_OPTION
+@_CONFIG
 def routes_show(config_path: Path) -> None:
     """Print the routing tree."""
     click.echo(render_tree(Route(load_alerting(config_path).route)))
 
 
 @routes_group.command("export")
-@CONFIG_OPTION
+@_CONFIG
 def routes_export(config_path: Path) -> None:
     """Print the routing part of the config as a plain alertmanager.yml (what
     /alertmanager/api/v2/status serves; ``amtool check-config`` accepts it)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.config.loader import load_config
 from watchkeeper.core.clock import SystemClock
 from watchkeeper.core.enums import DeliveryStatus
@@ -33,13 +34,7 @@ def notify_group() -> None:
 
 
 @notify_group.command("test")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Watchkeeper config file",
-)
+@config_option()
 @click.argument("receiver")
 @click.option("--timeout", default=30.0, show_default=True, help="seconds to wait for answers")
 @click.option("--attempts", default=3, show_default=True, help="attempts per channel")

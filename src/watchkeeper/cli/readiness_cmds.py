@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.readiness.model import Category, FailOn
 from watchkeeper.readiness.report import ReportFormat
 
@@ -111,13 +112,7 @@ def _store(loaded: LoadedConfig, report: Report, err: Console) -> None:
 
 
 @click.command("validate")
-@click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Watchkeeper config file",
-)
+@config_option()
 @click.option("--only", default=None, help="comma-separated categories, e.g. alerting,backups")
 @click.option(
     "--format",

@@ -20,20 +20,13 @@ from typing import Any
 import click
 import httpx
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.config.loader import load_config
 from watchkeeper.core.errors import UserInputError, WatchkeeperError
 
 TIMEOUT = 60.0
 
-_CONFIG = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    envvar="WATCHKEEPER_CONFIG",
-    help="the Watchkeeper config file (for the server address)",
-)
+_CONFIG = config_option("the Watchkeeper config file (for the server address)", exists=True)
 _URL = click.option("--url", default=None, help="a running Watchkeeper (default: server.listen)")
 _TOKEN = click.option(
     "--token",

@@ -15,6 +15,7 @@ from typing import TextIO
 
 import click
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.config.loader import LoadedConfig, load_config
 from watchkeeper.core.clock import SystemClock, rfc3339
 from watchkeeper.core.durations import parse_duration
@@ -43,15 +44,7 @@ from watchkeeper.security.setup import (
 from watchkeeper.security.users import check_username
 from watchkeeper.state.db import Database
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="watchkeeper.yaml",
-    show_default=True,
-    envvar="WATCHKEEPER_CONFIG",
-    help="config file naming the state database",
-)
+_CONFIG = config_option("config file naming the state database", default="watchkeeper.yaml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +136,7 @@ def user_group() -> None:
 @click.argument("username")
 @click.option("--role", default="viewer", show_default=True, help="viewer, operator or admin")
 @_with_password_options
-@config_option
+@_CONFIG
 def user_create(
     username: str, role: str, password_file: Path | None, generate: bool, config_path: Path
 ) -> None:
@@ -166,7 +159,7 @@ def user_create(
 
 
 @user_group.command("list")
-@config_option
+@_CONFIG
 def user_list(config_path: Path) -> None:
     """List users."""
     with _open(config_path) as ctx, ctx.db.connect() as conn:
@@ -188,7 +181,7 @@ def _set_disabled(username: str, disabled: bool, config_path: Path) -> None:
 
 @user_group.command("disable")
 @click.argument("username")
-@config_option
+@_CONFIG
 def user_disable(username: str, config_path: Path) -> None:
     """Disable a user and end their sessions."""
     _set_disabled(username, True, config_path)
@@ -196,7 +189,7 @@ def user_disable(username: str, config_path: Path) -> None:
 
 @user_group.command("enable")
 @click.argument("username")
-@config_option
+@_CONFIG
 def user_enable(username: str, config_path: Path) -> None:
     """Enable a disabled user."""
     _set_disabled(username, False, config_path)
@@ -205,7 +198,7 @@ def user_enable(username: str, config_path: Path) -> None:
 @user_group.command("set-role")
 @click.argument("username")
 @click.argument("role")
-@config_option
+@_CONFIG
 def user_set_role(username: str, role: str, config_path: Path) -> None:
     """Change a user's role (viewer, operator, admin)."""
     parsed = parse_role(role)
@@ -217,7 +210,7 @@ def user_set_role(username: str, role: str, config_path: Path) -> None:
 @user_group.command("set-password")
 @click.argument("username")
 @_with_password_options
-@config_option
+@_CONFIG
 def user_set_password(
     username: str, password_file: Path | None, generate: bool, config_path: Path
 ) -> None:
@@ -251,7 +244,7 @@ def token_group() -> None:
     help="narrow the role to this permission (repeatable), e.g. --scope metrics:write",
 )
 @click.option("--expires", default=None, help="lifetime such as 90d (default: no expiry)")
-@config_option
+@_CONFIG
 def token_create(
     name: str, role: str, scopes: tuple[str, ...], expires: str | None, config_path: Path
 ) -> None:
@@ -282,7 +275,7 @@ def token_create(
 
 
 @token_group.command("list")
-@config_option
+@_CONFIG
 def token_list(config_path: Path) -> None:
     """List API tokens (never their values)."""
     with _open(config_path) as ctx, ctx.db.connect() as conn:
@@ -302,7 +295,7 @@ def token_list(config_path: Path) -> None:
 
 @token_group.command("revoke")
 @click.argument("token")
-@config_option
+@_CONFIG
 def token_revoke(token: str, config_path: Path) -> None:
     """Revoke an API token by id (or by name when only one active token has it)."""
     with _open(config_path) as ctx, ctx.db.begin() as conn:
@@ -320,7 +313,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-@config_option
+@_CONFIG
 def audit_verify(config_path: Path) -> None:
     """Recompute the hash chain; exit 1 naming the first row that does not match."""
     with _open(config_path) as ctx, ctx.db.connect() as conn:
@@ -341,7 +334,7 @@ def audit_verify(config_path: Path) -> None:
     default=None,
     help="write here instead of standard output",
 )
-@config_option
+@_CONFIG
 def audit_export(fmt: str, output: Path | None, config_path: Path) -> None:
     """Export the whole audit log as JSON lines or CSV."""
     writer: Callable[[Iterable[AuditRecord], TextIO], int] = (
@@ -394,7 +387,7 @@ def secrets_generate_key(key_file: Path | None) -> None:
     default=None,
     help="with the key in the environment: write the new key here (a new file)",
 )
-@config_option
+@_CONFIG
 def secrets_rotate_key(new_key_file: Path | None, config_path: Path) -> None:
     """Re-encrypt every encrypted value under a new key, in one transaction, and retire
     the old key."""

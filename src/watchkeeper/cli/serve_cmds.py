@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.server import Server
 
@@ -22,13 +23,7 @@ def setup_logging(verbose: bool) -> None:
 
 
 @click.command("serve")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="watchkeeper.yaml",
-    show_default=True,
-)
+@config_option(default="watchkeeper.yaml")
 @click.option("--port", type=int, default=None, help="override server.listen's port")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(config_path: Path, port: int | None, verbose: bool) -> None:

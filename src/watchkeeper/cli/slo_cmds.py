@@ -10,18 +10,12 @@ from pathlib import Path
 
 import click
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.config.loader import load_config
 from watchkeeper.rules.slo import slo_rule_groups, slo_rules_yaml
 from watchkeeper.slo.rules import BURN_WINDOWS, w
 
-_CONFIG = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="the Watchkeeper config file",
-)
+_CONFIG = config_option(exists=True)
 
 
 @click.group("slo")

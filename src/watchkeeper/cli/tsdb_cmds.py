@@ -24,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from watchkeeper.cli.options import config_option
 from watchkeeper.config.loader import load_config
 from watchkeeper.core.clock import SystemClock
 from watchkeeper.core.durations import format_duration
@@ -81,13 +82,7 @@ data_dir_option = click.option(
     default=None,
     help="data directory (storage.path); default: from --config, else ./data",
 )
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="take storage settings from this config file",
-)
+_CONFIG = config_option("take storage settings from this config file", optional=True)
 
 
 @click.group("tsdb")
@@ -103,7 +98,7 @@ def import_group() -> None:
 @import_group.command("openmetrics")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @data_dir_option
-@config_option
+@_CONFIG
 def import_openmetrics(file: Path, data_dir: Path | None, config_path: Path | None) -> None:
     """Import an OpenMetrics FILE with timestamps (as promtool's create-blocks-from
     openmetrics reads). All or nothing: a bad line stores nothing."""
@@ -157,7 +152,7 @@ def import_openmetrics(file: Path, data_dir: Path | None, config_path: Path | No
 
 @tsdb_group.command("export")
 @data_dir_option
-@config_option
+@_CONFIG
 @click.option(
     "--match",
     "selectors",
