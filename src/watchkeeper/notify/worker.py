@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from watchkeeper.core.clock import Clock
 from watchkeeper.core.enums import DeliveryStatus
 from watchkeeper.core.errors import DeliveryError, DeliveryFailure, WatchkeeperError
+from watchkeeper.core.tasks import set_event
 from watchkeeper.notify.base import DeliveryReceipt
 from watchkeeper.notify.config import CHANNEL_FIELDS
 from watchkeeper.notify.log import AttemptRecord, ChannelStateStore, DeliveryLog, HealthStore
@@ -157,17 +158,8 @@ class OutboxWorker:
 
     def wake(self) -> None:
         """Look for due deliveries now (called after each enqueue; safe from any thread)."""
-        wake, loop = self._wake, self._loop
-        if wake is None or loop is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            wake.set()
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(wake.set)
+        if self._wake is not None:
+            set_event(self._wake, self._loop)
 
     @property
     def in_flight(self) -> int:

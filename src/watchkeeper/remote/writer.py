@@ -39,7 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from watchkeeper import __version__
 from watchkeeper.core.clock import Clock
 from watchkeeper.core.errors import DeliveryFailure
-from watchkeeper.core.tasks import cancel
+from watchkeeper.core.tasks import cancel, set_event
 from watchkeeper.remote.codec import WriteEncoder
 from watchkeeper.remote.config import RemoteWriteConfig
 from watchkeeper.remote.queue import DiskQueue, QueuedBatch
@@ -190,17 +190,7 @@ class RemoteWriter:
             self._signal(self._wake_batcher)
 
     def _signal(self, event: asyncio.Event) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            event.set()
-        else:
-            loop.call_soon_threadsafe(event.set)
+        set_event(event, self._loop)
 
     async def flush(self) -> None:
         """Write everything in memory to the disk queue now."""

@@ -23,6 +23,7 @@ from watchkeeper.core.clock import Clock
 from watchkeeper.core.enums import AlertState
 from watchkeeper.core.errors import QueryError
 from watchkeeper.core.labels import METRIC_NAME, Labels
+from watchkeeper.core.tasks import set_event
 from watchkeeper.rules.alerting_rule import (
     ActiveAlert,
     AlertingRule,
@@ -202,12 +203,8 @@ class RuleManager:
         for group in self._groups:
             if group.triggers is None or not group.triggers.isdisjoint(names):
                 event = self._events.get(group.key)
-                if event is None:
-                    continue
-                if _in_loop(self._loop):
-                    event.set()
-                else:
-                    self._loop.call_soon_threadsafe(event.set)
+                if event is not None:
+                    set_event(event, self._loop)
 
     async def _run_group(self, group: RuleGroup) -> None:
         clock = self._clock
@@ -462,10 +459,3 @@ class RuleManager:
             for alert in rule.alerts()
             if alert.state in (AlertState.PENDING, AlertState.FIRING)
         ]
-
-
-def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
