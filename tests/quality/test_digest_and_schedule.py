@@ -14,6 +14,7 @@ from watchkeeper.alerting.history import AlertHistory
 from watchkeeper.config.loader import load_config_text
 from watchkeeper.config.model import WatchkeeperConfig
 from watchkeeper.core.clock import FakeClock
+from watchkeeper.core.cron import next_run
 from watchkeeper.core.enums import DeliveryStatus, NotificationEvent
 from watchkeeper.core.errors import ConfigError, DeliveryFailure
 from watchkeeper.notify.log import AttemptRecord, DeliveryLog
@@ -27,7 +28,7 @@ from watchkeeper.quality.digest import (
     response_targets,
 )
 from watchkeeper.quality.labels import LabelStore, Verdict
-from watchkeeper.quality.scheduler import DigestScheduler, DigestStore, next_run
+from watchkeeper.quality.scheduler import DigestScheduler, DigestStore
 from watchkeeper.readiness.model import Category, CheckResult, Report, Status
 from watchkeeper.readiness.store import ReadinessStore, Trigger
 from watchkeeper.security.principal import system_principal

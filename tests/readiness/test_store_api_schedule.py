@@ -14,13 +14,14 @@ import pytest
 from fastapi import FastAPI
 
 from watchkeeper.core.clock import FakeClock, SystemClock, rfc3339
+from watchkeeper.core.cron import next_run
 from watchkeeper.core.enums import NotificationEvent
 from watchkeeper.core.errors import NotFoundError
 from watchkeeper.notify.service import NotifyService
 from watchkeeper.readiness.api import build_router
 from watchkeeper.readiness.check import RunOptions
 from watchkeeper.readiness.model import Category, Report, Status
-from watchkeeper.readiness.schedule import ReadinessScheduler, next_run
+from watchkeeper.readiness.schedule import ReadinessScheduler
 from watchkeeper.readiness.service import ReadinessService
 from watchkeeper.readiness.store import ReadinessStore, Trigger
 from watchkeeper.runtime.app import Runtime

@@ -17,15 +17,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from croniter import croniter
 from sqlalchemy.engine import Connection
 
 from watchkeeper.config.model import WatchkeeperConfig
-from watchkeeper.core.clock import Clock, rfc3339, to_datetime
+from watchkeeper.core.clock import Clock, rfc3339
+from watchkeeper.core.cron import next_run
 from watchkeeper.core.enums import AlertStatus, NotificationEvent
 from watchkeeper.core.errors import NotFoundError
 from watchkeeper.core.tasks import cancel
@@ -41,12 +40,6 @@ MAX_SLEEP = 60.0
 
 MakeDigest = Callable[[DigestKind, float], Digest]
 AuditHook = Callable[[Connection], None]
-
-
-def next_run(cron: str, now: float) -> float:
-    """The first cron time strictly after ``now`` (UTC), as epoch seconds."""
-    start: datetime = to_datetime(now)
-    return float(croniter(cron, start).get_next(float))
 
 
 class DigestStore:

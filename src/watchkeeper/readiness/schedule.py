@@ -14,12 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
-
-from croniter import croniter
 
 from watchkeeper.config.model import WatchkeeperConfig
-from watchkeeper.core.clock import Clock, to_datetime
+from watchkeeper.core.clock import Clock
+from watchkeeper.core.cron import next_run
 from watchkeeper.core.enums import AlertStatus, NotificationEvent
 from watchkeeper.core.tasks import cancel
 from watchkeeper.notify.base import AlertData, NotificationMessage, Outbox, dedup_key
@@ -32,12 +30,6 @@ from watchkeeper.readiness.store import Trigger
 log = logging.getLogger(__name__)
 ALERTNAME = "WatchkeeperReadiness"
 _SEVERITY = {Status.FAIL: "critical", Status.ERROR: "critical", Status.WARN: "warning"}
-
-
-def next_run(cron: str, now: float) -> float:
-    """The first cron time strictly after ``now`` (UTC), as epoch seconds."""
-    start: datetime = to_datetime(now)
-    return float(croniter(cron, start).get_next(float))
 
 
 def report_message(
