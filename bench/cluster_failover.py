@@ -148,12 +148,12 @@ def measure(
         leader.kill()
         sink.faults.clear()  # the receiver answers from now on
         trial.killed = leader.name
-
-        def another() -> Instance | None:
-            found = cl.leader()
-            return found if found is not None and found is not leader else None
-
-        new: Instance = cl.wait("a new leader", another, timeout=deadline.left(60), every=POLL)
+        new: Instance = cl.wait(
+            "a new leader",
+            lambda: cl.leader_other_than(leader),
+            timeout=deadline.left(60),
+            every=POLL,
+        )
         trial.takeover = time.monotonic() - killed_at
         trial.new_leader = new.name
         firing = cl.wait(

@@ -17,7 +17,6 @@ from conftest import require_postgres
 from watchkeeper.testing.cluster import (
     SERVICE_DOWN_RULES,
     DownTargets,
-    Instance,
     LocalCluster,
     cluster_config,
     delivered_events,
@@ -127,12 +126,12 @@ def test_a_leader_that_loses_its_session_exits_and_another_takes_over(
         )
         ended_at = time.monotonic()
         terminate_backend(pg_database, backend)
-
-        def another() -> Instance | None:
-            found = cl.leader()
-            return found if found is not None and found is not leader else None
-
-        new = cl.wait("a new leader", another, timeout=TAKEOVER_LIMIT + 5, every=0.05)
+        new = cl.wait(
+            "a new leader",
+            lambda: cl.leader_other_than(leader),
+            timeout=TAKEOVER_LIMIT + 5,
+            every=0.05,
+        )
         takeover = time.monotonic() - ended_at
         assert leader.proc.wait(timeout=30) == 75
         targets.down = False

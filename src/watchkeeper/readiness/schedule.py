@@ -122,7 +122,6 @@ class ReadinessScheduler:
             only=frozenset(settings.only), send_test_alerts=settings.send_test_alerts
         )
         run_id, report = await self.service.run(options, Trigger.SCHEDULE)
-        self.runs += 1
         problems = report.status in (Status.FAIL, Status.ERROR, Status.WARN)
         if self.outbox is not None and (settings.notify is NotifyWhen.ALWAYS or problems):
             receivers = settings.receivers or [cfg.alerting.route.receiver or "default"]
@@ -135,4 +134,5 @@ class ReadinessScheduler:
                     now=self.clock.now(),
                 )
                 await asyncio.to_thread(self.outbox.enqueue, receiver, message)
+        self.runs += 1  # counted once stored and queued: a stop after that loses nothing
         return run_id, report

@@ -198,6 +198,11 @@ class LocalCluster:
             return None
         return next(i for i in self.instances if i.name == leading[0])
 
+    def leader_other_than(self, old: Instance) -> Instance | None:
+        """:meth:`leader`, once it is not ``old`` (which may not know yet that it lost)."""
+        found = self.leader()
+        return found if found is not None and found is not old else None
+
     def wait_formed(self, timeout: float = START_TIMEOUT) -> Instance:
         """Every live instance answers, sees all the others live and agrees on one leader."""
 
