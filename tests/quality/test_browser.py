@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from conftest import require
 from watchkeeper.config.loader import load_config_text
@@ -146,8 +148,18 @@ def test_the_slo_page_draws_its_charts_from_the_recorded_series(tab: Tab) -> Non
     tab.log_in()
     tab.go("/slos")
     expect(tab.page.locator('tr[data-slo="backend-availability"]')).to_be_visible()
-    tab.go("/slos/backend-availability")
-    tab.page.wait_for_selector(".slo-chart canvas", timeout=60_000)
+    # The charts are drawn once, at page load: until the SLO's recording rules have
+    # written a point they say "no data in this range yet", so load again while waiting.
+    deadline = time.monotonic() + 60
+    while True:
+        tab.go("/slos/backend-availability")
+        try:
+            tab.page.wait_for_selector(".slo-chart canvas", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                texts = tab.page.locator(".slo-chart").all_text_contents()
+                raise AssertionError(f"no SLO chart drawn within 60 s: {texts}") from None
     expect(tab.page.locator("#burn-rates")).to_be_visible()
     expect(tab.page.locator("pre.rules-yaml")).to_contain_text("ErrorBudgetBurnFast")
     tab.shoot("slo")
