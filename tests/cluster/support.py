@@ -77,6 +77,8 @@ async def until(what: str, check: Callable[[], Any], timeout: float = 10.0) -> A
 
 
 def terminate_backend(dsn: str, pid: int) -> None:
-    """End one PostgreSQL session as an administrator would."""
+    """End one PostgreSQL session as an administrator would, and wait (up to 10 s) until
+    it has exited, so its locks are gone: without the timeout argument
+    ``pg_terminate_backend`` only signals the backend and returns at once."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        conn.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))

@@ -77,16 +77,18 @@ async def test_a_leader_whose_lock_session_ended_cannot_write_even_before_a_new_
     migrated_pg: str, db: Database
 ) -> None:
     s, fence = await elect(migrated_pg, "a")
-    fenced = FencedDatabase(db, fence)
-    write(fenced, "before")
-    terminate_backend(migrated_pg, s.backend_pid)
-    with pytest.raises(NotLeaderError, match="the leader lock's session ended"):
-        write(fenced, "after")
-    assert fence.is_open is False  # and the fence stays shut
-    with pytest.raises(NotLeaderError, match=r"this instance is a follower|session ended"):
-        write(fenced, "again")
-    assert names(db) == {"before"}
-    await s.close()
+    try:
+        fenced = FencedDatabase(db, fence)
+        write(fenced, "before")
+        terminate_backend(migrated_pg, s.backend_pid)
+        with pytest.raises(NotLeaderError, match="the leader lock's session ended"):
+            write(fenced, "after")
+        assert fence.is_open is False  # and the fence stays shut
+        with pytest.raises(NotLeaderError, match=r"this instance is a follower|session ended"):
+            write(fenced, "again")
+        assert names(db) == {"before"}
+    finally:
+        await s.close()
 
 
 async def test_an_old_leader_cannot_write_in_the_new_leaders_term(
@@ -180,7 +182,10 @@ def test_deliveries_leased_to_gone_instances_are_handed_back_and_no_others(
 async def test_a_lost_session_is_noticed_by_its_next_query(migrated_pg: str) -> None:
     s = session(migrated_pg, "a")
     await s.open()
-    terminate_backend(migrated_pg, s.backend_pid)
-    with pytest.raises(ClusterSessionError, match="cluster session failed"):
-        await s.lock_held()
-    assert s.is_open is False
+    try:
+        terminate_backend(migrated_pg, s.backend_pid)
+        with pytest.raises(ClusterSessionError, match="cluster session failed"):
+            await s.lock_held()
+        assert s.is_open is False
+    finally:
+        await s.close()
