@@ -14,7 +14,13 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as reference_text
 
-from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines, parse_series
+from watchkeeper.collect.scrape.fastparse import (
+    ExpositionSyntaxError,
+    _fast_columns,
+    parse_columns,
+    parse_lines,
+    parse_series,
+)
 from watchkeeper.collect.scrape.parse import format_value
 from watchkeeper.core.labels import Labels
 
@@ -205,7 +211,7 @@ def test_the_cached_parser_reads_what_the_plain_one_reads(
 ) -> None:
     text = write([({**lbls, "__name__": n}, v, ts) for n, lbls, v, ts in generated])
     plain = [(Labels(lbls), v, ts) for lbls, v, ts in parse_lines(text)]
-    cache: dict[tuple[str, str | None], Labels] = {}
+    cache: dict[str, Labels] = {}
     for _ in range(2):  # parsed, then from the cache
         cached = parse_series(text, cache)
         assert [lbls for lbls, _, _ in cached] == [lbls for lbls, _, _ in plain]
@@ -216,7 +222,7 @@ def test_the_cached_parser_reads_what_the_plain_one_reads(
 
 
 def test_the_cached_parser_parses_a_series_once_and_still_refuses_bad_lines() -> None:
-    cache: dict[tuple[str, str | None], Labels] = {}
+    cache: dict[str, Labels] = {}
     first = parse_series('a{x="1"} 1\nb 2\n', cache)
     second = parse_series('a{x="1"} 3\nb 4\n', cache)
     assert [s[0] for s in first] == [Labels({"__name__": "a", "x": "1"}), Labels({"__name__": "b"})]
@@ -224,3 +230,72 @@ def test_the_cached_parser_parses_a_series_once_and_still_refuses_bad_lines() ->
     assert [s[1] for s in second] == [3.0, 4.0]
     with pytest.raises(ExpositionSyntaxError):
         parse_series('a{x="1"} 1\na{x=} 2\n', cache)
+
+
+def with_comments(text: str, openmetrics: bool) -> str:
+    """``text`` with HELP/TYPE lines (and, in the text format, blank lines) between its
+    samples, and OpenMetrics' closing ``# EOF``."""
+    out = []
+    for i, line in enumerate(filter(None, text.split("\n"))):
+        name = line.split("{")[0].split(" ")[0]
+        out += [f"# HELP {name} help {i}", f"# TYPE {name} gauge", line]
+        if not openmetrics and i % 3 == 1:
+            out.append("")
+    if openmetrics:
+        out.append("# EOF")
+    return "\n".join(out) + "\n"
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows, st.booleans())
+def test_the_whole_body_reading_agrees_with_the_line_parser_and_is_taken(
+    generated: list[tuple[str, dict[str, str], float, int | None]], openmetrics: bool
+) -> None:
+    untimed = [({**lbls, "__name__": n}, v, None) for n, lbls, v, _ in generated]
+    text = with_comments(write(untimed), openmetrics)
+    assert _fast_columns(text, {}, openmetrics) is not None  # no line-by-line fallback
+    cache: dict[str, Labels] = {}
+    for _ in range(2):  # parsed, then from the cache
+        labels, values, stamps = parse_columns(text, cache, openmetrics=openmetrics)
+        assert stamps is None
+        got = [(lbls.to_dict(), v, None) for lbls, v in zip(labels, values, strict=True)]
+        expected = [
+            (Labels(d).to_dict(), v, ts) for d, v, ts in parse_lines(text, openmetrics=openmetrics)
+        ]
+        assert same(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "openmetrics", "why"),
+    [
+        ("a 1\nm 1_000\n", False, "line 2: invalid value '1_000'"),
+        ("a 1\nm 1e\n", False, "line 2: invalid value '1e'"),
+        ("a 1\nm 1.2.3\n", False, "line 2: invalid value '1.2.3'"),
+        ("a 1\nm{x=} 1\n", False, "line 2: malformed label set"),
+        ('a 1\nm{a="1",a="2"} 1\n', False, "line 2: label 'a' given twice"),
+        ("a 1\n# TYPE m countr\nm 1\n", False, "line 2: malformed # TYPE line"),
+        ("a 1\n\nb 2\n# EOF\n", True, "line 2: empty line"),
+        ("a 1\n# EOF\nb 2\n", True, "line 3: text after # EOF"),
+        ("a 1\n", True, "missing # EOF"),
+        ("a 1\n# TYPE a gaugehistogram\n", False, "line 2: malformed # TYPE line"),
+    ],
+)
+def test_bodies_the_whole_body_reading_refuses_are_refused_with_the_line(
+    text: str, openmetrics: bool, why: str
+) -> None:
+    cache: dict[str, Labels] = {}
+    with pytest.raises(ExpositionSyntaxError, match=why):
+        parse_columns(text, cache, openmetrics=openmetrics)
+    assert cache.get("m{x=}") is None
+
+
+def test_special_values_and_timestamps_are_read_as_the_line_parser_reads_them() -> None:
+    text = "a +Inf\nb -Inf\nc NaN\nd 1e3\ne .5\nf 5.\ng -0.25e-2\n"
+    labels, values, stamps = parse_columns(text, {})
+    assert stamps is None
+    assert [lbls["__name__"] for lbls in labels] == list("abcdefg")
+    assert values[:2] == [math.inf, -math.inf]
+    assert math.isnan(values[2])
+    assert values[3:] == [1000.0, 0.5, 5.0, -0.0025]
+    _, _, stamps = parse_columns("a 1 1700000000000\nb 2\n", {})
+    assert stamps == [1700000000000, None]

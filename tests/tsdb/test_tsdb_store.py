@@ -238,3 +238,29 @@ def test_series_limit_problem_checks_a_batch_before_anything_is_stored(
         "reduce label cardinality or raise the limit"
     )
     assert store.stats().series == 1
+
+
+def test_a_source_appending_the_same_series_again_after_they_went_idle_lands_every_sample(
+    open_store: OpenStore, fake_clock: FakeClock
+) -> None:
+    """A source's repeated appends reuse its last series lookup; series retired in between
+    (idle past the head window) must be activated again."""
+    store = open_store(head_window="1m")
+    a, b = L("g", i="a"), L("g", i="b")
+    assert store.append([(a, T0, 1.0), (b, T0, 2.0)], source="t").appended == 2
+    assert store.append([(a, T0 + 1000, 3.0), (b, T0 + 1000, 4.0)], source="t").appended == 2
+    fake_clock.set(fake_clock.now() + 180)
+    store.flush_head()  # persisted, then retired from the head: idle for 3 minutes
+    later = T0 + 180_000
+    assert store.append([(a, later, 5.0), (b, later, 6.0)], source="t").appended == 2
+    got = {d.labels["i"]: d.values.tolist() for d in store.select([], T0, later)}
+    assert got == {"a": [1.0, 3.0, 5.0], "b": [2.0, 4.0, 6.0]}
+
+
+def test_a_series_twice_in_one_append_keeps_the_first_sample(memory_store: EmbeddedStore) -> None:
+    s = L("g")
+    for _ in range(2):  # the second time through the source's remembered lookup
+        res = memory_store.append([(s, T0, 1.0), (s, T0, 2.0)], source="t")
+    assert (res.appended, res.duplicates) == (0, 2)
+    [data] = memory_store.select([], T0, T0)
+    assert data.values.tolist() == [1.0]

@@ -3,7 +3,8 @@ staleness markers, as Prometheus' scrape loop writes them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 
 from watchkeeper.collect.base import SampleOut, Target
 from watchkeeper.core.labels import METRIC_NAME, Labels
@@ -46,25 +47,48 @@ class MergeCache:
     """One target's merged label sets by the exposed label set (the target's labels
     applied as :func:`merge_labels` does), kept from one run to the next: a target exposes
     the same series run after run. Emptied when the target's labels or ``honor_labels``
-    change, or when it holds more than ``limit`` sets."""
+    change, or when it holds more than ``limit`` sets.
 
-    __slots__ = ("_base", "_honor", "_merged", "limit")
+    It also keeps the last run's exposed label sets, in order, with their merged sets:
+    when the next run exposes the very same sets in the same order (the usual case), they
+    are reused whole, without a lookup per series."""
+
+    __slots__ = ("_base", "_honor", "_last", "_merged", "limit")
 
     def __init__(self, limit: int = SERIES_CACHE_MAX) -> None:
         self._base: Labels | None = None
         self._honor = False
         self._merged: dict[Labels, Labels] = {}
+        self._last: tuple[tuple[Labels, ...], list[Labels], set[Labels]] | None = None
         self.limit = limit
 
     def table(self, base: Labels, honor_labels: bool) -> dict[Labels, Labels]:
         if base != self._base or honor_labels != self._honor or len(self._merged) > self.limit:
             self._base, self._honor, self._merged = base, honor_labels, {}
+            self._last = None
         return self._merged
+
+    def merge_all(
+        self, base: Labels, honor_labels: bool, exposed: tuple[Labels, ...]
+    ) -> tuple[list[Labels], set[Labels]]:
+        """The merged label sets of ``exposed``, in order, and the set of them."""
+        merged = self.table(base, honor_labels)
+        last = self._last
+        if last is not None and last[0] == exposed:  # the same objects: no lookups
+            return last[1], last[2]
+        out: list[Labels] = []
+        for labels in exposed:
+            found = merged.get(labels)
+            if found is None:
+                found = merged[labels] = merge_labels(base, labels, honor_labels)
+            out.append(found)
+        self._last = (exposed, out, set(out))
+        return out, self._last[2]
 
 
 def labelled(
     target: Target,
-    samples: Iterable[SampleOut],
+    samples: Sequence[SampleOut],
     honor_labels: bool,
     now_ms: int,
     cache: MergeCache | None = None,
@@ -72,17 +96,22 @@ def labelled(
     """Samples with target labels, and the set of series that follow staleness (those
     without an explicit timestamp, as in Prometheus). With ``cache``, the merged label set
     of an exposed :class:`Labels` seen before is reused."""
-    out: list[Sample] = []
-    tracked: set[Labels] = set()
     base = target.labels
+    if cache is not None and samples:
+        exposed, values, stamps = zip(*samples, strict=True)
+        if stamps.count(None) == len(stamps) and set(map(type, exposed)) == {Labels}:
+            merged_all, tracked = cache.merge_all(base, honor_labels, exposed)
+            return list(zip(merged_all, repeat(now_ms), map(float, values))), set(tracked)
+    out: list[Sample] = []
+    tracked = set()
     merged = cache.table(base, honor_labels) if cache is not None else None
-    for exposed, value, ts in samples:
-        if merged is not None and isinstance(exposed, Labels):
-            labels = merged.get(exposed)
+    for exposed_labels, value, ts in samples:
+        if merged is not None and isinstance(exposed_labels, Labels):
+            labels = merged.get(exposed_labels)
             if labels is None:
-                labels = merged[exposed] = merge_labels(base, exposed, honor_labels)
+                labels = merged[exposed_labels] = merge_labels(base, exposed_labels, honor_labels)
         else:
-            labels = merge_labels(base, exposed, honor_labels)
+            labels = merge_labels(base, exposed_labels, honor_labels)
         if ts is None:
             out.append((labels, now_ms, float(value)))
             tracked.add(labels)

@@ -19,6 +19,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 
 from watchkeeper.core.labels import METRIC_NAME, Labels, is_valid_label_name, is_valid_metric_name
 from watchkeeper.tsdb.base import AppendResult, Sample
@@ -126,6 +127,9 @@ class Head:
         self.per_source: dict[str, int] = {}
         self.samples = 0  # samples currently in head buffers
         self.pending_series: list[Series] = []  # created since the last flush
+        # Per source, the label sets of its last append and their series (see _series_of).
+        self._memo: dict[str | None, _Memo] = {}
+        self._deactivations = 0  # how many times a series was deactivated: memos check it
         self._checks = NameChecks()
 
     # ----- series registry
@@ -154,6 +158,7 @@ class Head:
     def deactivate(self, s: Series) -> None:
         if s.ts is None:
             return
+        self._deactivations += 1
         self.samples -= len(s.ts)
         s.ts = None
         s.vals = None
@@ -175,6 +180,7 @@ class Head:
             self.by_labels.pop(s.labels.items_tuple, None)
             gone.append((sid, s.labels))
         self.index.remove(gone)
+        self._memo.clear()
 
     def _new_series(
         self, labels: Labels, known: Series | None, source: str | None, batch: AppendBatch
@@ -255,33 +261,57 @@ class Head:
     def append(
         self, samples: Iterable[Sample], source: str | None, result: AppendResult, track: bool
     ) -> AppendBatch:
+        rows = samples if isinstance(samples, list) else list(samples)
         batch = AppendBatch(names=set() if track else None)
-        get = self.by_labels.get
-        window = self.limits.out_of_order_window_ms
-        add_id = batch.ids.append
-        add_ts = batch.timestamps.append
-        add_val = batch.values.append
-        names = batch.names
-        rejected: set[Labels] = set()
+        found, ids = self._series_of(rows, source, batch, result)
         invalid: list[str] = []
-        appended = out_of_order = duplicates = 0
-        for labels, ts, value in samples:
-            s = get(labels.items_tuple)
-            if s is None or s.ts is None:
-                if labels in rejected:
-                    continue
-                try:
-                    s = self._new_series(labels, s, source, batch)
-                except ValueError as exc:
-                    invalid.append(str(exc))
-                    rejected.add(labels)
-                    continue
-                if s is None:
-                    rejected.add(labels)
-                    continue
+        counts = [0, 0]  # out of order, duplicates
+        skipped = self._append_rows(
+            found, rows, self.limits.out_of_order_window_ms, invalid, counts
+        )
+        if skipped:
+            gone = set(skipped)
+            kept = [i for i in range(len(rows)) if i not in gone]
+            rows = [rows[i] for i in kept]
+            found = [found[i] for i in kept]
+            ids = None
+        batch.ids = ids if ids is not None else array("q", map(_series_id, found))
+        batch.timestamps = array("q", map(_sample_ts, rows))
+        batch.values = array("d", map(_sample_value, rows))
+        if batch.names is not None:
+            batch.names.update(map(_series_name, found))
+        appended = len(rows)
+        self.samples += appended
+        result.appended += appended
+        result.out_of_order += counts[0]
+        result.duplicates += counts[1]
+        result.rejected_series += len(batch.rejected_global) + len(batch.rejected_target)
+        if invalid:
+            more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+            result.errors.append(invalid[0] + more)
+        return batch
+
+    @staticmethod
+    def _append_rows(
+        found: list[Series | None],
+        rows: list[Sample],
+        window: int,
+        invalid: list[str],
+        counts: list[int],
+    ) -> list[int]:
+        """Append row by row (any timestamps, out of order within ``window``); the
+        indexes of the rows not appended. ``counts`` gains the out-of-order and duplicate
+        rows."""
+        skipped: list[int] = []
+        out_of_order = duplicates = 0
+        for i, (s, (labels, ts, value)) in enumerate(zip(found, rows, strict=True)):
+            if s is None:  # refused: over a limit or invalid
+                skipped.append(i)
+                continue
             times = s.ts
             values = s.vals
             if times is None or values is None:  # pragma: no cover - activated above
+                skipped.append(i)
                 continue
             try:
                 if ts > s.last_t:
@@ -290,17 +320,15 @@ class Head:
                     s.last_t = ts
                     if ts < s.min_t:
                         s.min_t = ts
-                elif ts == s.last_t:
-                    duplicates += 1
                     continue
+                if ts == s.last_t:
+                    duplicates += 1
                 elif ts < s.last_t - window:
                     out_of_order += 1
+                elif s.insert(ts, value):
                     continue
-                elif not s.insert(ts, value):
+                else:
                     duplicates += 1
-                    continue
-                add_val(value)
-                add_ts(ts)
             except (TypeError, OverflowError):
                 if len(values) > len(times):
                     values.pop()
@@ -308,20 +336,69 @@ class Head:
                     f"sample {labels}: timestamp must be an integer of milliseconds and the "
                     f"value a number, got {ts!r} and {value!r}"
                 )
+            skipped.append(i)
+        counts[0] += out_of_order
+        counts[1] += duplicates
+        return skipped
+
+    def _series_of(
+        self, rows: list[Sample], source: str | None, batch: AppendBatch, result: AppendResult
+    ) -> tuple[list[Series | None], array[int] | None]:
+        """The active series of every row (created or activated as needed), or None where
+        a row's series is refused; and their ids when none is refused. A source sends the
+        same series append after append, so the last answer per source is kept and reused
+        while its label sets are the very same objects in the same order and no series
+        was deactivated since."""
+        labels = list(map(_sample_labels, rows))
+        memo = self._memo.get(source)
+        if (
+            memo is not None
+            and memo.ids is not None
+            and memo.deactivations == self._deactivations
+            and memo.labels == labels
+        ):
+            return memo.found, memo.ids
+        found = list(map(self.by_labels.get, map(_items_tuple, labels)))
+        if None in found or None in list(map(_series_ts, found)):
+            self._activate_rows(labels, found, source, batch, result)
+        ids = None if None in found else array("q", map(_series_id, found))
+        if len(self._memo) >= _MEMO_MAX:
+            self._memo.clear()
+        self._memo[source] = _Memo(labels, found, ids, self._deactivations)
+        return found, ids
+
+    def _activate_rows(
+        self,
+        labels: list[Labels],
+        found: list[Series | None],
+        source: str | None,
+        batch: AppendBatch,
+        result: AppendResult,
+    ) -> None:
+        """Fill ``found`` with the series of rows that have none or an inactive one:
+        created or activated in row order, within the limits; None where refused."""
+        get = self.by_labels.get
+        refused: set[Labels] = set()
+        invalid: list[str] = []
+        for i, (lab, s) in enumerate(zip(labels, found, strict=True)):
+            if s is not None and s.ts is not None:
                 continue
-            add_id(s.id)
-            if names is not None:
-                names.add(s.name)
-            appended += 1
-        self.samples += appended
-        result.appended += appended
-        result.out_of_order += out_of_order
-        result.duplicates += duplicates
-        result.rejected_series += len(batch.rejected_global) + len(batch.rejected_target)
+            s = get(lab.items_tuple)  # created by an earlier row of this append?
+            if s is None or s.ts is None:
+                if lab in refused:
+                    found[i] = None
+                    continue
+                try:
+                    s = self._new_series(lab, s, source, batch)
+                except ValueError as exc:
+                    invalid.append(str(exc))
+                    s = None
+                if s is None:
+                    refused.add(lab)
+            found[i] = s
         if invalid:
             more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
             result.errors.append(invalid[0] + more)
-        return batch
 
     def replay(self, ids: Iterable[int], times: Iterable[int], values: Iterable[float]) -> int:
         """Re-apply logged samples (restart); no limits, no window. Returns how many."""
@@ -348,7 +425,26 @@ class Head:
         return n
 
 
+@dataclass(slots=True)
+class _Memo:
+    """A source's last append: its label sets, their series and (none refused) ids."""
+
+    labels: list[Labels]
+    found: list[Series | None]
+    ids: array[int] | None
+    deactivations: int
+
+
 _CHECKED_MAX = 100_000
+_MEMO_MAX = 10_000  # sources whose last append is remembered
+_sample_labels = itemgetter(0)
+_sample_ts = itemgetter(1)
+_sample_value = itemgetter(2)
+_series_id = attrgetter("id")
+_series_ts = attrgetter("ts")
+_series_name = attrgetter("name")
+
+_items_tuple = attrgetter("items_tuple")
 
 
 class NameChecks:

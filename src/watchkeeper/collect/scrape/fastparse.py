@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from itertools import repeat
+from operator import is_, is_not, itemgetter
+from typing import cast
 
 from watchkeeper.core.labels import Labels
 
@@ -157,21 +160,113 @@ def parse_lines(
 
 
 def parse_series(
-    text: str, cache: dict[tuple[str, str | None], Labels], *, openmetrics: bool = False
+    text: str, cache: dict[str, Labels], *, openmetrics: bool = False
 ) -> list[tuple[Labels, float, int | None]]:
     """As :func:`parse_lines`, with each series' labels as a :class:`Labels` taken from
-    ``cache`` (keyed by the series' text as exposed) or parsed and added to it: a target
-    exposes the same series scrape after scrape, so their label sets are parsed once (the
-    scrape cache of Prometheus does the same). The caller bounds the cache."""
-    out: list[tuple[Labels, float, int | None]] = []
-    append = out.append
+    ``cache`` (keyed by the series' text as exposed, ``name{labels}``) or parsed and added
+    to it: a target exposes the same series scrape after scrape, so their label sets are
+    parsed once (the scrape cache of Prometheus does the same). The caller bounds the
+    cache."""
+    labels, values, stamps = parse_columns(text, cache, openmetrics=openmetrics)
+    return list(zip(labels, values, stamps or repeat(None, len(labels)), strict=True))
+
+
+def parse_columns(
+    text: str, cache: dict[str, Labels], *, openmetrics: bool = False
+) -> tuple[list[Labels], list[float], list[int | None] | None]:
+    """As :func:`parse_series`, as columns: labels, values and timestamps (``None`` when
+    no sample has one).
+
+    A body whose lines are all comments, blank lines (text format) or ``name{labels}
+    value`` is read by one regular expression over the whole body, its values by
+    ``float`` and its label sets from ``cache``, without a Python step per line; any other
+    body (timestamps, exemplars, carriage returns, a line the expression does not take) is
+    read line by line, which also finds and names the first bad line.
+    """
+    fast = _fast_columns(text, cache, openmetrics)
+    if fast is not None:
+        return fast
+    labels: list[Labels] = []
+    values: list[float] = []
+    stamps: list[int | None] = []
     get = cache.get
     for i, line, name, body, value, ts in _rows(text, openmetrics):
-        key = (name, body)
-        labels = get(key)
-        if labels is None:
-            found = _labels(body, i, line) if body else {}
-            found["__name__"] = name
-            labels = cache[key] = Labels(found)
-        append((labels, value, ts))
-    return out
+        key = name if body is None else f"{name}{{{body}}}"
+        found = get(key)
+        if found is None:
+            parsed = _labels(body, i, line) if body else {}
+            parsed["__name__"] = name
+            found = cache[key] = Labels(parsed)
+        labels.append(found)
+        values.append(value)
+        stamps.append(ts)
+    has_ts = any(map(is_not, stamps, repeat(None)))
+    return labels, values, stamps if has_ts else None
+
+
+# Over these characters ``float`` takes exactly the numbers that parse_value takes (the
+# others are refused below and the line parser names the line).
+_VALUE = r"[0-9.eE+-]+|[+-]?[Ii]nf|NaN|nan"
+_FAST_LINE_RE = re.compile(
+    rf"^(?:#[^\n]*|({_NAME}(?:\{{[^\n]*\}})?)[ \t]+({_VALUE})[ \t]*)?$", re.MULTILINE
+)
+_TYPE_LINE_RE = re.compile(r"\n(# TYPE[^\n]*)")  # a literal first: found by a fast search
+_EOF_LINE_RE = re.compile(r"^# EOF$", re.MULTILINE)
+_key = itemgetter(0)
+_value_text = itemgetter(1)
+
+
+def _fast_columns(
+    text: str, cache: dict[str, Labels], openmetrics: bool
+) -> tuple[list[Labels], list[float], None] | None:
+    """The whole-body reading of :func:`parse_columns`, or None where it does not apply
+    (then the line parser reads the body, and refuses it if it is bad)."""
+    if openmetrics:
+        # OpenMetrics: the last line is the only '# EOF' and no line is empty.
+        if text.endswith("# EOF\n"):
+            text = text[:-6]
+        elif text.endswith("# EOF"):
+            text = text[:-5]
+        else:
+            return None
+        if (text and text[-1] != "\n") or text.startswith("\n") or "\n\n" in text:
+            return None
+        if _EOF_LINE_RE.search(text):
+            return None
+        text = text[:-1]  # the newline before '# EOF'
+    types = _OM_TYPES if openmetrics else _TEXT_TYPES
+    for line in _TYPE_LINE_RE.findall("\n" + text if text.startswith("# TYPE") else text):
+        t = _TYPE_RE.match(line)
+        if t is None or t.group(2) not in types:
+            return None
+    rows = _FAST_LINE_RE.findall(text)
+    if len(rows) != text.count("\n") + 1:
+        return None  # a line the expression does not take
+    samples = list(filter(_key, rows))  # without the comments and blank lines
+    keys = list(map(_key, samples))
+    labels = list(map(cache.get, keys))
+    if any(map(is_, labels, repeat(None))):
+        for i, (key, found) in enumerate(zip(keys, labels, strict=True)):
+            if found is None:
+                new = cache.get(key) or _new_labels(key, cache)
+                if new is None:
+                    return None  # the line parser names the bad line
+                labels[i] = new
+    try:
+        values = list(map(float, map(_value_text, samples)))
+    except ValueError:
+        return None
+    return cast(list[Labels], labels), values, None
+
+
+def _new_labels(key: str, cache: dict[str, Labels]) -> Labels | None:
+    """Parse, check and cache the label set of one series' text ``name{labels}``; None
+    if it is malformed."""
+    name, _, body = key.partition("{")
+    try:
+        parsed = _labels(body[:-1], 0, key) if body else {}
+    except ExpositionSyntaxError:
+        return None
+    parsed["__name__"] = name
+    found = cache[key] = Labels(parsed)
+    return found

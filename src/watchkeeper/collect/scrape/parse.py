@@ -12,7 +12,11 @@ import math
 from dataclasses import dataclass
 
 from watchkeeper.collect.base import CollectFailure, TargetError
-from watchkeeper.collect.scrape.fastparse import ExpositionSyntaxError, parse_lines, parse_series
+from watchkeeper.collect.scrape.fastparse import (
+    ExpositionSyntaxError,
+    parse_columns,
+    parse_lines,
+)
 from watchkeeper.core.labels import Labels
 
 ACCEPT_HEADER = (
@@ -49,14 +53,14 @@ def parse_exposition(text: str, content_type: str | None = None) -> list[ParsedS
 
 
 def parse_exposition_cached(
-    text: str, content_type: str | None, cache: dict[tuple[str, str | None], Labels]
-) -> list[tuple[Labels, float, int | None]]:
-    """As :func:`parse_exposition`, as (labels, value, timestamp) rows whose label sets
-    come from ``cache`` when a series was seen before (see
-    :func:`~watchkeeper.collect.scrape.fastparse.parse_series`)."""
+    text: str, content_type: str | None, cache: dict[str, Labels]
+) -> tuple[list[Labels], list[float], list[int | None] | None]:
+    """As :func:`parse_exposition`, as columns (labels, values, timestamps or ``None``
+    when no sample has one) whose label sets come from ``cache`` when a series was seen
+    before (see :func:`~watchkeeper.collect.scrape.fastparse.parse_columns`)."""
     openmetrics = is_openmetrics(content_type)
     try:
-        return parse_series(text, cache, openmetrics=openmetrics)
+        return parse_columns(text, cache, openmetrics=openmetrics)
     except ExpositionSyntaxError as exc:
         raise _malformed(exc, openmetrics) from None
 
