@@ -135,3 +135,7 @@ class CollectorDeps:
     clock: Clock
     http: httpx.AsyncClient
     heartbeats: HeartbeatBook = field(default_factory=HeartbeatBook)
+    # Whether a long-lived collector that fetches one endpoint again and again (scrape)
+    # keeps a client of its own rather than use ``http``; only an owner that closes its
+    # collectors (the scheduler) sets it.
+    client_per_target: bool = False

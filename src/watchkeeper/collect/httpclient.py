@@ -1,13 +1,42 @@
-"""HTTP helpers shared by collectors: per-check clients for custom TLS settings and the
+"""HTTP helpers shared by collectors: per-check clients for custom TLS settings, a session
+per scrape target, and the
 classification of transport errors into :class:`CollectFailure` reasons."""
 
 from __future__ import annotations
 
 import ssl
+from functools import cache
 
+import aiohttp
 import httpx
 
+from watchkeeper import __version__
 from watchkeeper.collect.base import CollectFailure, TargetError
+
+TARGET_KEEPALIVE_S = 300.0
+"""How long a target's idle connection is kept (Prometheus keeps them five minutes too)."""
+
+
+@cache
+def default_tls_context() -> ssl.SSLContext:
+    """The certificate store httpx uses by default, loaded once for every target."""
+    return httpx.create_ssl_context()
+
+
+def tls_context(verify_tls: bool, ca_file: str | None) -> ssl.SSLContext | bool:
+    """What a check's TLS settings verify with: the default store, its ``ca_file``, or
+    nothing (``False``). Raises :class:`TargetError` for an unreadable ``ca_file``."""
+    if not verify_tls:
+        return False
+    if not ca_file:
+        return default_tls_context()
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise TargetError(
+            f"cannot load ca_file {ca_file!r}: {exc}; give a readable PEM file",
+            CollectFailure.CONFIG,
+        ) from None
 
 
 def tls_client(verify_tls: bool, ca_file: str | None) -> httpx.AsyncClient | None:
@@ -15,16 +44,25 @@ def tls_client(verify_tls: bool, ca_file: str | None) -> httpx.AsyncClient | Non
     ``None`` means "use the shared one"."""
     if verify_tls and not ca_file:
         return None
-    if not verify_tls:
-        return httpx.AsyncClient(verify=False)  # noqa: S501 - the user asked for it
-    try:
-        context = ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise TargetError(
-            f"cannot load ca_file {ca_file!r}: {exc}; give a readable PEM file",
-            CollectFailure.CONFIG,
-        ) from None
-    return httpx.AsyncClient(verify=context)
+    return httpx.AsyncClient(verify=tls_context(verify_tls, ca_file))
+
+
+def target_session(verify: ssl.SSLContext | bool) -> aiohttp.ClientSession:
+    """An aiohttp session of one target's own (scrapes), keeping one connection alive
+    from one run to the next; create it inside the event loop.
+
+    Measured on a 1,000-series exposition (``bench/scrape_path.py``), a scrape through
+    aiohttp costs about a fifth of the CPU of one through httpx, and a pool shared by
+    hundreds of targets keeps only a few idle connections (httpx: 20 for 5 s), so most
+    targets reconnected on every scrape; Prometheus also keeps one connection per
+    target. Like Prometheus it ignores proxy variables and sends no cookies."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            ssl=verify, limit=0, limit_per_host=0, keepalive_timeout=TARGET_KEEPALIVE_S
+        ),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": f"Watchkeeper/{__version__}"},
+    )
 
 
 def transport_error(exc: httpx.HTTPError, what: str) -> TargetError:
@@ -32,6 +70,25 @@ def transport_error(exc: httpx.HTTPError, what: str) -> TargetError:
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__.replace("Timeout", " timeout").strip().lower()
         return TargetError(f"{kind} while requesting {what}", CollectFailure.TIMEOUT)
+    return _classified(exc, what)
+
+
+def session_error(exc: aiohttp.ClientError | TimeoutError, what: str) -> TargetError:
+    """A :class:`TargetError` for an aiohttp exception raised while requesting ``what``."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return TargetError(f"connect timeout while requesting {what}", CollectFailure.TIMEOUT)
+    if isinstance(exc, TimeoutError):
+        return TargetError(f"read timeout while requesting {what}", CollectFailure.TIMEOUT)
+    if isinstance(exc, aiohttp.ClientConnectorError) and _ssl_cause(exc) is None:
+        return TargetError(
+            f"cannot connect to {what}: {exc.os_error.strerror or exc.os_error}; is it "
+            "running and reachable from Watchkeeper?",
+            CollectFailure.CONNECTION,
+        )
+    return _classified(exc, what)
+
+
+def _classified(exc: Exception, what: str) -> TargetError:
     cause = _ssl_cause(exc)
     if cause is not None:
         return TargetError(
@@ -39,7 +96,7 @@ def transport_error(exc: httpx.HTTPError, what: str) -> TargetError:
             "ca_file / verify_tls for a private CA",
             CollectFailure.TLS,
         )
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, httpx.ConnectError | aiohttp.ClientConnectorError):
         return TargetError(
             f"cannot connect to {what}: {exc or 'connection refused'}; is it running and "
             "reachable from Watchkeeper?",

@@ -92,11 +92,17 @@ class Scheduler:
         heartbeats: HeartbeatBook | None = None,
         collector_factory: CollectorFactory | None = None,
         on_status: StatusListener | None = None,
+        client_per_target: bool = True,
     ) -> None:
         self._store = store
         self._clock = clock
         self._http = http
-        self._deps = CollectorDeps(clock=clock, http=http, heartbeats=heartbeats or HeartbeatBook())
+        self._deps = CollectorDeps(
+            clock=clock,
+            http=http,
+            heartbeats=heartbeats or HeartbeatBook(),
+            client_per_target=client_per_target,
+        )
         if collector_factory is None:
             from watchkeeper.collect.registry import build_collector
 

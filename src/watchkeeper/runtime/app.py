@@ -148,6 +148,8 @@ class Runtime:
             http=self.http,
             registry=self.registry,
             heartbeats=self.heartbeats,
+            # a transport given for tests carries every request, scrapes included
+            client_per_target=self.options.http_transport is None,
         )
         external_url = cfg.server.base_url()
         self.notify = NotifyService.build(

@@ -4,8 +4,11 @@ negotiation and parses text format 0.0.4 or OpenMetrics."""
 from __future__ import annotations
 
 import base64
+import ssl
+from itertools import repeat
 from typing import ClassVar
 
+import aiohttp
 import httpx
 
 from watchkeeper.collect.base import (
@@ -16,7 +19,14 @@ from watchkeeper.collect.base import (
     SampleOut,
     TargetError,
 )
-from watchkeeper.collect.httpclient import redact_url, tls_client, transport_error
+from watchkeeper.collect.httpclient import (
+    redact_url,
+    session_error,
+    target_session,
+    tls_client,
+    tls_context,
+    transport_error,
+)
 from watchkeeper.collect.scrape.config import ScrapeConfig
 from watchkeeper.collect.scrape.parse import ACCEPT_HEADER, parse_exposition_cached
 from watchkeeper.collect.series import SERIES_CACHE_MAX
@@ -24,16 +34,28 @@ from watchkeeper.core.labels import Labels
 
 
 class ScrapeCollector:
+    """Scrapes through a session of its own (see
+    :func:`~watchkeeper.collect.httpclient.target_session`) when its owner allows it
+    (``deps.client_per_target``), otherwise through the shared httpx client."""
+
     kind: ClassVar[str] = "scrape"
 
     def __init__(self, config: ScrapeConfig, deps: CollectorDeps) -> None:
         self.config = config
-        self._own_client = tls_client(config.verify_tls, config.ca_file)
-        self._series: dict[tuple[str, str | None], Labels] = {}  # label sets seen here
+        self._tls: ssl.SSLContext | bool | None = None
+        self._own_client: httpx.AsyncClient | None = None
+        if deps.client_per_target:
+            self._tls = tls_context(config.verify_tls, config.ca_file)
+        else:
+            self._own_client = tls_client(config.verify_tls, config.ca_file)
+        self._session: aiohttp.ClientSession | None = None  # opened by the first scrape
+        self._series: dict[str, Labels] = {}  # label sets seen here, by series text
 
     async def close(self) -> None:
         if self._own_client is not None:
             await self._own_client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def collect(self, ctx: CollectContext) -> CollectResult:
         cfg = self.config
@@ -47,8 +69,10 @@ class ScrapeCollector:
             headers["Authorization"] = "Basic " + base64.b64encode(raw.encode()).decode()
         elif cfg.bearer_token:
             headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
+        if self._tls is not None and self._session is None:
+            self._session = target_session(self._tls)
         text, content_type = await fetch_exposition(
-            self._own_client or ctx.http,
+            self._session or self._own_client or ctx.http,
             cfg.url,
             params=cfg.params,
             headers=headers,
@@ -57,26 +81,25 @@ class ScrapeCollector:
         )
         if len(self._series) > SERIES_CACHE_MAX:
             self._series = {}  # the series churned: start again rather than grow
-        parsed = parse_exposition_cached(text, content_type, self._series)
-        detail = {"content_type": content_type, "samples": len(parsed)}
-        if cfg.sample_limit and len(parsed) > cfg.sample_limit:
+        labels, values, stamps = parse_exposition_cached(text, content_type, self._series)
+        n = len(labels)
+        detail = {"content_type": content_type, "samples": n}
+        if cfg.sample_limit and n > cfg.sample_limit:
             return CollectResult(
                 up=False,
-                error=f"sample_limit exceeded: the target exposed {len(parsed)} samples, the "
+                error=f"sample_limit exceeded: the target exposed {n} samples, the "
                 f"limit is {cfg.sample_limit}; raise sample_limit or drop series at the target",
                 reason=CollectFailure.LIMIT,
                 detail=detail,
-                samples_scraped=len(parsed),
+                samples_scraped=n,
             )
-        honor_ts = cfg.honor_timestamps
-        samples: list[SampleOut] = (
-            list(parsed) if honor_ts else [(labels, value, None) for labels, value, _ in parsed]
-        )
+        times = stamps if stamps is not None and cfg.honor_timestamps else repeat(None, n)
+        samples: list[SampleOut] = list(zip(labels, values, times, strict=True))
         return CollectResult(samples=samples, honor_labels=cfg.honor_labels, detail=detail)
 
 
 async def fetch_exposition(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | aiohttp.ClientSession,
     url: str,
     *,
     params: dict[str, str] | None = None,
@@ -84,43 +107,83 @@ async def fetch_exposition(
     timeout_s: float,
     body_size_limit: int = 50 * 1024 * 1024,
 ) -> tuple[str, str]:
-    """GET a metrics endpoint; (body text, content type). Raises :class:`TargetError`."""
+    """GET a metrics endpoint through an httpx client or an aiohttp session, following
+    no redirect; (body text, content type). Raises :class:`TargetError`."""
     where = redact_url(url)
-    try:
-        async with client.stream(
-            "GET", url, params=params, headers=headers, timeout=timeout_s
-        ) as resp:
-            if resp.status_code in (401, 403):
-                raise TargetError(
-                    f"{where} refused the credentials (HTTP {resp.status_code}); check "
-                    "basic_auth / bearer_token in the check's config",
-                    CollectFailure.AUTH,
-                    detail={"status_code": resp.status_code},
-                )
-            if resp.status_code != 200:
-                raise TargetError(
-                    f"{where} answered HTTP {resp.status_code} {resp.reason_phrase}, expected 200",
-                    CollectFailure.HTTP_STATUS,
-                    detail={"status_code": resp.status_code},
-                )
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in resp.aiter_bytes():
-                size += len(chunk)
-                if size > body_size_limit:
-                    raise TargetError(
-                        f"{where} sent more than body_size_limit ({body_size_limit} bytes)",
-                        CollectFailure.LIMIT,
-                    )
-                chunks.append(chunk)
-            content_type = resp.headers.get("content-type", "")
-            encoding = resp.charset_encoding or "utf-8"
-    except httpx.HTTPError as exc:
-        raise transport_error(exc, where) from None
-    try:
-        text = b"".join(chunks).decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
+    body = _Body(where, body_size_limit)
+    if isinstance(client, aiohttp.ClientSession):
+        try:
+            async with client.get(
+                url,
+                params=params,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                allow_redirects=False,
+            ) as resp:
+                _check_status(where, resp.status, resp.reason or "")
+                async for chunk in resp.content.iter_chunked(_READ_SIZE):
+                    body.add(chunk)
+                content_type = resp.headers.get("Content-Type", "")
+                encoding = resp.charset
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise session_error(exc, where) from None
+    else:
+        try:
+            async with client.stream(
+                "GET", url, params=params, headers=headers, timeout=timeout_s
+            ) as r:
+                _check_status(where, r.status_code, r.reason_phrase)
+                async for chunk in r.aiter_bytes():
+                    body.add(chunk)
+                content_type = r.headers.get("content-type", "")
+                encoding = r.charset_encoding
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, where) from None
+    return body.text(encoding or "utf-8"), content_type
+
+
+_READ_SIZE = 256 * 1024
+
+
+def _check_status(where: str, status: int, reason: str) -> None:
+    if status in (401, 403):
         raise TargetError(
-            f"{where} sent a body that is not {encoding} text: {exc}", CollectFailure.BAD_RESPONSE
-        ) from None
-    return text, content_type
+            f"{where} refused the credentials (HTTP {status}); check "
+            "basic_auth / bearer_token in the check's config",
+            CollectFailure.AUTH,
+            detail={"status_code": status},
+        )
+    if status != 200:
+        raise TargetError(
+            f"{where} answered HTTP {status} {reason}, expected 200",
+            CollectFailure.HTTP_STATUS,
+            detail={"status_code": status},
+        )
+
+
+class _Body:
+    """A response body read in chunks, refused past ``limit`` bytes."""
+
+    def __init__(self, where: str, limit: int) -> None:
+        self.where = where
+        self.limit = limit
+        self.size = 0
+        self.chunks: list[bytes] = []
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise TargetError(
+                f"{self.where} sent more than body_size_limit ({self.limit} bytes)",
+                CollectFailure.LIMIT,
+            )
+        self.chunks.append(chunk)
+
+    def text(self, encoding: str) -> str:
+        try:
+            return b"".join(self.chunks).decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise TargetError(
+                f"{self.where} sent a body that is not {encoding} text: {exc}",
+                CollectFailure.BAD_RESPONSE,
+            ) from None
