@@ -10,6 +10,7 @@ import click
 
 from watchkeeper.cli.options import config_option
 from watchkeeper.runtime.app import Runtime
+from watchkeeper.runtime.gcpolicy import tune_for_server
 from watchkeeper.runtime.server import Server
 
 
@@ -31,6 +32,7 @@ def serve(config_path: Path, port: int | None, verbose: bool) -> None:
     setup_logging(verbose)
     rt = Runtime.from_config(config_path)
     server = Server(rt, port=port)
+    tune_for_server()
     click.echo(f"Watchkeeper serving on {server.url()} (config {config_path}); Ctrl-C stops it")
     asyncio.run(server.run())
 
