@@ -21,6 +21,7 @@ import hashlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -72,7 +73,7 @@ class _Runner:
     collector: Collector
     status: TargetStatus
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    series: set[Labels] = field(default_factory=set)  # tracked by staleness
+    series: AbstractSet[Labels] = field(default_factory=set)  # tracked by staleness
     merged: series_mod.MergeCache = field(default_factory=series_mod.MergeCache)
     task: asyncio.Task[None] | None = None
 
@@ -290,8 +291,12 @@ class Scheduler:
         samples, tracked = series_mod.labelled(
             target, result.samples, result.honor_labels, ts_ms, runner.merged
         )
-        gone = runner.series - tracked
-        added = len(tracked - runner.series)
+        if tracked is runner.series:  # the same series as last run
+            gone: AbstractSet[Labels] = frozenset()
+            added = 0
+        else:
+            gone = runner.series - tracked
+            added = len(tracked - runner.series)
         kept = len(samples)
         scraped = result.samples_scraped if result.samples_scraped is not None else kept
         out = samples

@@ -4,6 +4,7 @@ staleness markers, as Prometheus' scrape loop writes them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import repeat
 
 from watchkeeper.collect.base import SampleOut, Target
@@ -59,7 +60,7 @@ class MergeCache:
         self._base: Labels | None = None
         self._honor = False
         self._merged: dict[Labels, Labels] = {}
-        self._last: tuple[tuple[Labels, ...], list[Labels], set[Labels]] | None = None
+        self._last: tuple[tuple[Labels, ...], list[Labels], frozenset[Labels]] | None = None
         self.limit = limit
 
     def table(self, base: Labels, honor_labels: bool) -> dict[Labels, Labels]:
@@ -70,8 +71,9 @@ class MergeCache:
 
     def merge_all(
         self, base: Labels, honor_labels: bool, exposed: tuple[Labels, ...]
-    ) -> tuple[list[Labels], set[Labels]]:
-        """The merged label sets of ``exposed``, in order, and the set of them."""
+    ) -> tuple[list[Labels], frozenset[Labels]]:
+        """The merged label sets of ``exposed``, in order, and the set of them (the very
+        same set object as last time when nothing changed)."""
         merged = self.table(base, honor_labels)
         last = self._last
         if last is not None and last[0] == exposed:  # the same objects: no lookups
@@ -82,7 +84,7 @@ class MergeCache:
             if found is None:
                 found = merged[labels] = merge_labels(base, labels, honor_labels)
             out.append(found)
-        self._last = (exposed, out, set(out))
+        self._last = (exposed, out, frozenset(out))
         return out, self._last[2]
 
 
@@ -92,18 +94,19 @@ def labelled(
     honor_labels: bool,
     now_ms: int,
     cache: MergeCache | None = None,
-) -> tuple[list[Sample], set[Labels]]:
+) -> tuple[list[Sample], AbstractSet[Labels]]:
     """Samples with target labels, and the set of series that follow staleness (those
     without an explicit timestamp, as in Prometheus). With ``cache``, the merged label set
-    of an exposed :class:`Labels` seen before is reused."""
+    of an exposed :class:`Labels` seen before is reused, and when a run exposes the same
+    label sets as the last, the set returned is the very same object as last time."""
     base = target.labels
     if cache is not None and samples:
         exposed, values, stamps = zip(*samples, strict=True)
         if stamps.count(None) == len(stamps) and set(map(type, exposed)) == {Labels}:
             merged_all, tracked = cache.merge_all(base, honor_labels, exposed)
-            return list(zip(merged_all, repeat(now_ms), map(float, values))), set(tracked)
+            return list(zip(merged_all, repeat(now_ms), map(float, values))), tracked
     out: list[Sample] = []
-    tracked = set()
+    found: set[Labels] = set()
     merged = cache.table(base, honor_labels) if cache is not None else None
     for exposed_labels, value, ts in samples:
         if merged is not None and isinstance(exposed_labels, Labels):
@@ -114,10 +117,10 @@ def labelled(
             labels = merge_labels(base, exposed_labels, honor_labels)
         if ts is None:
             out.append((labels, now_ms, float(value)))
-            tracked.add(labels)
+            found.add(labels)
         else:
             out.append((labels, int(ts), float(value)))
-    return out, tracked
+    return out, found
 
 
 def stale_markers(series: Iterable[Labels], now_ms: int) -> list[Sample]:

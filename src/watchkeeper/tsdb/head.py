@@ -276,8 +276,12 @@ class Head:
             found = [found[i] for i in kept]
             ids = None
         batch.ids = ids if ids is not None else array("q", map(_series_id, found))
-        batch.timestamps = array("q", map(_sample_ts, rows))
-        batch.values = array("d", map(_sample_value, rows))
+        stamps = list(map(_sample_ts, rows))
+        if stamps and stamps.count(stamps[0]) == len(stamps):  # a scrape: one timestamp
+            batch.timestamps = array("q", stamps[:1]) * len(stamps)
+        else:
+            batch.timestamps = array("q", stamps)
+        batch.values = array("d", list(map(_sample_value, rows)))
         if batch.names is not None:
             batch.names.update(map(_series_name, found))
         appended = len(rows)

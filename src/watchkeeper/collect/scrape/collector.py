@@ -50,6 +50,7 @@ class ScrapeCollector:
             self._own_client = tls_client(config.verify_tls, config.ca_file)
         self._session: aiohttp.ClientSession | None = None  # opened by the first scrape
         self._series: dict[str, Labels] = {}  # label sets seen here, by series text
+        self._headers_for: tuple[float, dict[str, str]] | None = None
 
     async def close(self) -> None:
         if self._own_client is not None:
@@ -57,18 +58,27 @@ class ScrapeCollector:
         if self._session is not None:
             await self._session.close()
 
-    async def collect(self, ctx: CollectContext) -> CollectResult:
+    def _headers(self, timeout: float) -> dict[str, str]:
+        """The request headers, built once per timeout (they change only with it)."""
+        if self._headers_for is not None and self._headers_for[0] == timeout:
+            return self._headers_for[1]
         cfg = self.config
         headers = {
             **cfg.headers,
             "Accept": ACCEPT_HEADER,
-            "X-Prometheus-Scrape-Timeout-Seconds": f"{ctx.target.timeout:g}",
+            "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout:g}",
         }
         if cfg.basic_auth is not None:
             raw = f"{cfg.basic_auth.username}:{cfg.basic_auth.password.reveal()}"
             headers["Authorization"] = "Basic " + base64.b64encode(raw.encode()).decode()
         elif cfg.bearer_token:
             headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
+        self._headers_for = (timeout, headers)
+        return headers
+
+    async def collect(self, ctx: CollectContext) -> CollectResult:
+        cfg = self.config
+        headers = self._headers(ctx.target.timeout)
         if self._tls is not None and self._session is None:
             self._session = target_session(self._tls)
         text, content_type = await fetch_exposition(
@@ -109,8 +119,7 @@ async def fetch_exposition(
 ) -> tuple[str, str]:
     """GET a metrics endpoint through an httpx client or an aiohttp session, following
     no redirect; (body text, content type). Raises :class:`TargetError`."""
-    where = redact_url(url)
-    body = _Body(where, body_size_limit)
+    body = _Body(url, body_size_limit)
     if isinstance(client, aiohttp.ClientSession):
         try:
             async with client.get(
@@ -120,32 +129,35 @@ async def fetch_exposition(
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
                 allow_redirects=False,
             ) as resp:
-                _check_status(where, resp.status, resp.reason or "")
+                _check_status(url, resp.status, resp.reason or "")
                 async for chunk in resp.content.iter_chunked(_READ_SIZE):
                     body.add(chunk)
                 content_type = resp.headers.get("Content-Type", "")
                 encoding = resp.charset
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise session_error(exc, where) from None
+            raise session_error(exc, redact_url(url)) from None
     else:
         try:
             async with client.stream(
                 "GET", url, params=params, headers=headers, timeout=timeout_s
             ) as r:
-                _check_status(where, r.status_code, r.reason_phrase)
+                _check_status(url, r.status_code, r.reason_phrase)
                 async for chunk in r.aiter_bytes():
                     body.add(chunk)
                 content_type = r.headers.get("content-type", "")
                 encoding = r.charset_encoding
         except httpx.HTTPError as exc:
-            raise transport_error(exc, where) from None
+            raise transport_error(exc, redact_url(url)) from None
     return body.text(encoding or "utf-8"), content_type
 
 
 _READ_SIZE = 256 * 1024
 
 
-def _check_status(where: str, status: int, reason: str) -> None:
+def _check_status(url: str, status: int, reason: str) -> None:
+    if status == 200:
+        return
+    where = redact_url(url)
     if status in (401, 403):
         raise TargetError(
             f"{where} refused the credentials (HTTP {status}); check "
@@ -153,19 +165,18 @@ def _check_status(where: str, status: int, reason: str) -> None:
             CollectFailure.AUTH,
             detail={"status_code": status},
         )
-    if status != 200:
-        raise TargetError(
-            f"{where} answered HTTP {status} {reason}, expected 200",
-            CollectFailure.HTTP_STATUS,
-            detail={"status_code": status},
-        )
+    raise TargetError(
+        f"{where} answered HTTP {status} {reason}, expected 200",
+        CollectFailure.HTTP_STATUS,
+        detail={"status_code": status},
+    )
 
 
 class _Body:
     """A response body read in chunks, refused past ``limit`` bytes."""
 
-    def __init__(self, where: str, limit: int) -> None:
-        self.where = where
+    def __init__(self, url: str, limit: int) -> None:
+        self.url = url
         self.limit = limit
         self.size = 0
         self.chunks: list[bytes] = []
@@ -174,7 +185,7 @@ class _Body:
         self.size += len(chunk)
         if self.size > self.limit:
             raise TargetError(
-                f"{self.where} sent more than body_size_limit ({self.limit} bytes)",
+                f"{redact_url(self.url)} sent more than body_size_limit ({self.limit} bytes)",
                 CollectFailure.LIMIT,
             )
         self.chunks.append(chunk)
@@ -184,6 +195,6 @@ class _Body:
             return b"".join(self.chunks).decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise TargetError(
-                f"{self.where} sent a body that is not {encoding} text: {exc}",
+                f"{redact_url(self.url)} sent a body that is not {encoding} text: {exc}",
                 CollectFailure.BAD_RESPONSE,
             ) from None

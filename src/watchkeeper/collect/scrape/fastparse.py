@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Iterator
 from itertools import repeat
+from math import isfinite
 from operator import is_, is_not, itemgetter
 from typing import cast
 
@@ -204,23 +205,25 @@ def parse_columns(
     return labels, values, stamps if has_ts else None
 
 
-# Over these characters ``float`` takes exactly the numbers that parse_value takes (the
-# others are refused below and the line parser names the line).
-_VALUE = r"[0-9.eE+-]+|[+-]?[Ii]nf|NaN|nan"
-_FAST_LINE_RE = re.compile(
-    rf"^(?:#[^\n]*|({_NAME}(?:\{{[^\n]*\}})?)[ \t]+({_VALUE})[ \t]*)?$", re.MULTILINE
-)
 _TYPE_LINE_RE = re.compile(r"\n(# TYPE[^\n]*)")  # a literal first: found by a fast search
-_EOF_LINE_RE = re.compile(r"^# EOF$", re.MULTILINE)
+_KEY_RE = re.compile(rf"({_NAME})(?:\{{(.*)\}})?")
+# Over these characters ``float`` reads exactly what parse_value reads, apart from a few
+# spellings of NaN and infinity, which are checked one by one (no whitespace, no '_').
+_VALUE_CHARS = frozenset("0123456789.eE+-InfaN")
 _key = itemgetter(0)
-_value_text = itemgetter(1)
+_value_text = itemgetter(2)
 
 
 def _fast_columns(
     text: str, cache: dict[str, Labels], openmetrics: bool
 ) -> tuple[list[Labels], list[float], None] | None:
     """The whole-body reading of :func:`parse_columns`, or None where it does not apply
-    (then the line parser reads the body, and refuses it if it is bad)."""
+    (then the line parser reads the body, and refuses it if it is bad).
+
+    Every line that is not blank or a comment is split at its last space into the series'
+    text and the value; a series text not in ``cache`` must be a whole ``name{labels}``
+    and is parsed strictly, and the values must be numbers: so a line with a timestamp,
+    an exemplar, a tab or a carriage return sends the body to the line parser."""
     if openmetrics:
         # OpenMetrics: the last line is the only '# EOF' and no line is empty.
         if text.endswith("# EOF\n"):
@@ -229,21 +232,28 @@ def _fast_columns(
             text = text[:-5]
         else:
             return None
-        if (text and text[-1] != "\n") or text.startswith("\n") or "\n\n" in text:
+        if (text and text[-1] != "\n") or text.startswith(("\n", "# EOF\n")):
             return None
-        if _EOF_LINE_RE.search(text):
+        if "\n\n" in text or "\n# EOF\n" in text:
             return None
-        text = text[:-1]  # the newline before '# EOF'
     types = _OM_TYPES if openmetrics else _TEXT_TYPES
     for line in _TYPE_LINE_RE.findall("\n" + text if text.startswith("# TYPE") else text):
         t = _TYPE_RE.match(line)
         if t is None or t.group(2) not in types:
             return None
-    rows = _FAST_LINE_RE.findall(text)
-    if len(rows) != text.count("\n") + 1:
-        return None  # a line the expression does not take
-    samples = list(filter(_key, rows))  # without the comments and blank lines
-    keys = list(map(_key, samples))
+    rows = [line.rpartition(" ") for line in text.split("\n") if line and line[0] != "#"]
+    value_texts = list(map(_value_text, rows))
+    if not set("".join(value_texts)) <= _VALUE_CHARS:
+        return None
+    try:
+        values = list(map(float, value_texts))
+    except ValueError:
+        return None
+    if not all(map(isfinite, values)) and not all(
+        math.isfinite(v) or t in _SPECIAL for v, t in zip(values, value_texts, strict=True)
+    ):
+        return None  # a NaN or infinity spelled as Prometheus does not spell it
+    keys = list(map(_key, rows))
     labels = list(map(cache.get, keys))
     if any(map(is_, labels, repeat(None))):
         for i, (key, found) in enumerate(zip(keys, labels, strict=True)):
@@ -252,19 +262,18 @@ def _fast_columns(
                 if new is None:
                     return None  # the line parser names the bad line
                 labels[i] = new
-    try:
-        values = list(map(float, map(_value_text, samples)))
-    except ValueError:
-        return None
     return cast(list[Labels], labels), values, None
 
 
 def _new_labels(key: str, cache: dict[str, Labels]) -> Labels | None:
     """Parse, check and cache the label set of one series' text ``name{labels}``; None
-    if it is malformed."""
-    name, _, body = key.partition("{")
+    if it is not one."""
+    m = _KEY_RE.fullmatch(key)
+    if m is None:
+        return None
+    name, body = m.groups()
     try:
-        parsed = _labels(body[:-1], 0, key) if body else {}
+        parsed = _labels(body, 0, key) if body else {}
     except ExpositionSyntaxError:
         return None
     parsed["__name__"] = name
