@@ -278,6 +278,11 @@ def test_the_whole_body_reading_agrees_with_the_line_parser_and_is_taken(
         ("a 1\n# EOF\nb 2\n", True, "line 3: text after # EOF"),
         ("a 1\n", True, "missing # EOF"),
         ("a 1\n# TYPE a gaugehistogram\n", False, "line 2: malformed # TYPE line"),
+        ("a 1\nm Nan\n", False, "line 2: invalid value 'Nan'"),
+        ("a 1\nm +NaN\n", False, "line 2: invalid value '\\+NaN'"),
+        ("a 1\nm Infinity\n", False, "line 2: invalid value 'Infinity'"),
+        ("a 1\n 2\n", False, "line 2: not a sample line"),
+        ("a 1\nm{a=\"x\"}y 2\n", False, "line 2: not a sample line"),
     ],
 )
 def test_bodies_the_whole_body_reading_refuses_are_refused_with_the_line(
@@ -299,3 +304,21 @@ def test_special_values_and_timestamps_are_read_as_the_line_parser_reads_them() 
     assert values[3:] == [1000.0, 0.5, 5.0, -0.0025]
     _, _, stamps = parse_columns("a 1 1700000000000\nb 2\n", {})
     assert stamps == [1700000000000, None]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'm{a="x y"} 1\n',  # a space inside a label value
+        'm{a="} 2"} 1\n',  # a brace and a number inside a label value
+        "m\t1\nn  2 \r\n",  # tabs, two spaces, a carriage return
+        "m 1 1700000000000\n",  # a timestamp
+        "m 1 # {trace=\"x\"} 1\n",  # an exemplar
+    ],
+)
+def test_lines_off_the_fast_path_read_as_the_line_parser_reads_them(text: str) -> None:
+    labels, values, stamps = parse_columns(text, {})
+    expected = parse_lines(text)
+    assert [lbls.to_dict() for lbls in labels] == [Labels(d).to_dict() for d, _, _ in expected]
+    assert values == [v for _, v, _ in expected]
+    assert (stamps or [None] * len(values)) == [ts for _, _, ts in expected]
