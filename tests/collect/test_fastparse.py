@@ -282,7 +282,7 @@ def test_the_whole_body_reading_agrees_with_the_line_parser_and_is_taken(
         ("a 1\nm +NaN\n", False, "line 2: invalid value '\\+NaN'"),
         ("a 1\nm Infinity\n", False, "line 2: invalid value 'Infinity'"),
         ("a 1\n 2\n", False, "line 2: not a sample line"),
-        ("a 1\nm{a=\"x\"}y 2\n", False, "line 2: not a sample line"),
+        ('a 1\nm{a="x"}y 2\n', False, "line 2: not a sample line"),
     ],
 )
 def test_bodies_the_whole_body_reading_refuses_are_refused_with_the_line(
@@ -313,7 +313,7 @@ def test_special_values_and_timestamps_are_read_as_the_line_parser_reads_them() 
         'm{a="} 2"} 1\n',  # a brace and a number inside a label value
         "m\t1\nn  2 \r\n",  # tabs, two spaces, a carriage return
         "m 1 1700000000000\n",  # a timestamp
-        "m 1 # {trace=\"x\"} 1\n",  # an exemplar
+        'm 1 # {trace="x"} 1\n',  # an exemplar
     ],
 )
 def test_lines_off_the_fast_path_read_as_the_line_parser_reads_them(text: str) -> None:
