@@ -4,12 +4,15 @@ an Alertmanager v4 payload; a restart does not page again; reload swaps config a
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from watchkeeper.collect.targets import build_targets
 from watchkeeper.config.loader import load_config
+from watchkeeper.core.enums import CheckStatus
 from watchkeeper.core.errors import ConfigError
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.testing.targets import FakeTarget
@@ -167,3 +170,16 @@ def test_a_config_path_is_loaded_relative_to_its_file(tmp_path: Path) -> None:
     path = write_config(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9/hook")
     loaded = load_config(path)
     assert loaded.base_dir == tmp_path
+
+
+async def test_a_runtime_stopped_without_being_started_closes_what_its_checks_opened(
+    tmp_path: Path, target: FakeTarget
+) -> None:
+    """Readiness and the API run checks on a runtime that was never started; its scrape
+    sessions must be closed by stop() all the same."""
+    with target.serve() as server:
+        rt = Runtime.from_config(write_config(tmp_path, server.url, "http://127.0.0.1:9/"))
+        await rt.scheduler.reconfigure(build_targets(rt.config))
+        assert (await rt.scheduler.run_once("worker/metrics")).status is CheckStatus.UP
+        await rt.stop()
+    gc.collect()  # an unclosed session or connection warns here, and warnings are errors

@@ -295,6 +295,8 @@ class Runtime:
             if self.cluster is not None:  # after the leader's last writes: leave, unlock
                 await self.cluster.stop()
             self._started = False
+        else:  # never started, but checks may have been run (run_once): close their clients
+            await self.scheduler.stop()
         await self.http.aclose()
         self.embedded.close()
         self.db.dispose()
