@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -208,7 +209,7 @@ class SqlOutbox:
     # -- claiming (used by the worker) ---------------------------------------------------
 
     @staticmethod
-    def _due(now: float) -> sa.ColumnElement[bool]:
+    def _due(now: float | sa.ColumnElement[float]) -> sa.ColumnElement[bool]:
         return sa.or_(
             sa.and_(D.c.status == DeliveryStatus.PENDING.value, D.c.next_attempt_at <= now),
             sa.and_(D.c.status == DeliveryStatus.SENDING.value, D.c.lease_until < now),
@@ -233,16 +234,10 @@ class SqlOutbox:
 
     def candidates(self, now: float, limit: int) -> list[Candidate]:
         """Due rows not waiting behind an older unfinished row of their group, oldest first."""
-        query = (
-            sa.select(D.c.id, D.c.receiver, D.c.channel, D.c.integration)
-            .where(self._due(now), ~self._blocked())
-            .order_by(D.c.next_attempt_at, D.c.id)
-            .limit(limit)
-        )
+        query = _candidates_query()
         with self.db.connect() as conn:
-            return [
-                Candidate(r.id, r.receiver, r.channel, r.integration) for r in conn.execute(query)
-            ]
+            rows = conn.execute(query, {"now": now, "limit": limit})
+            return [Candidate(r.id, r.receiver, r.channel, r.integration) for r in rows]
 
     def claim_due(
         self,
@@ -566,3 +561,17 @@ def hand_back(conn: Connection, now: float, *where: sa.ColumnElement[bool]) -> i
         )
     )
     return int(result.rowcount)
+
+
+@cache
+def _candidates_query() -> sa.Select[tuple[int, str, str | None, str | None]]:
+    """:meth:`SqlOutbox.candidates`' statement, built once with the time and the limit as
+    parameters: the idle worker runs it every poll, and building it cost more than
+    running it."""
+    now = sa.bindparam("now", type_=sa.Float)
+    return (
+        sa.select(D.c.id, D.c.receiver, D.c.channel, D.c.integration)
+        .where(SqlOutbox._due(now), ~SqlOutbox._blocked())
+        .order_by(D.c.next_attempt_at, D.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
