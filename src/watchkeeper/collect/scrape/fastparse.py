@@ -9,6 +9,10 @@ timestamps, ``# TYPE`` kinds, the closing ``# EOF`` of OpenMetrics); it does not
 OpenMetrics' metadata rules (``_total`` suffixes of counters, ``_created`` order), which
 do not change the samples read. Exemplars after `` # `` are skipped.
 
+The scrape collector reads through :func:`parse_columns`, which keeps each target's label
+sets by series text and reads the usual body (comments and ``name{labels} value`` lines)
+without a Python step per line; any other body goes through the line parser.
+
 Golden, round-trip and Hypothesis tests: ``tests/collect/test_fastparse.py``.
 """
 
