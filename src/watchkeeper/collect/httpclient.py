@@ -79,12 +79,6 @@ def session_error(exc: aiohttp.ClientError | TimeoutError, what: str) -> TargetE
         return TargetError(f"connect timeout while requesting {what}", CollectFailure.TIMEOUT)
     if isinstance(exc, TimeoutError):
         return TargetError(f"read timeout while requesting {what}", CollectFailure.TIMEOUT)
-    if isinstance(exc, aiohttp.ClientConnectorError) and _ssl_cause(exc) is None:
-        return TargetError(
-            f"cannot connect to {what}: {exc.os_error.strerror or exc.os_error}; is it "
-            "running and reachable from Watchkeeper?",
-            CollectFailure.CONNECTION,
-        )
     return _classified(exc, what)
 
 
@@ -97,8 +91,9 @@ def _classified(exc: Exception, what: str) -> TargetError:
             CollectFailure.TLS,
         )
     if isinstance(exc, httpx.ConnectError | aiohttp.ClientConnectorError):
+        why = exc.os_error.strerror if isinstance(exc, aiohttp.ClientConnectorError) else exc
         return TargetError(
-            f"cannot connect to {what}: {exc or 'connection refused'}; is it running and "
+            f"cannot connect to {what}: {why or 'connection refused'}; is it running and "
             "reachable from Watchkeeper?",
             CollectFailure.CONNECTION,
         )

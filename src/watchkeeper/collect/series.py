@@ -78,12 +78,7 @@ class MergeCache:
         last = self._last
         if last is not None and last[0] == exposed:  # the same objects: no lookups
             return last[1], last[2]
-        out: list[Labels] = []
-        for labels in exposed:
-            found = merged.get(labels)
-            if found is None:
-                found = merged[labels] = merge_labels(base, labels, honor_labels)
-            out.append(found)
+        out = [_merged(merged, base, labels, honor_labels) for labels in exposed]
         self._last = (exposed, out, frozenset(out))
         return out, self._last[2]
 
@@ -110,9 +105,7 @@ def labelled(
     merged = cache.table(base, honor_labels) if cache is not None else None
     for exposed_labels, value, ts in samples:
         if merged is not None and isinstance(exposed_labels, Labels):
-            labels = merged.get(exposed_labels)
-            if labels is None:
-                labels = merged[exposed_labels] = merge_labels(base, exposed_labels, honor_labels)
+            labels = _merged(merged, base, exposed_labels, honor_labels)
         else:
             labels = merge_labels(base, exposed_labels, honor_labels)
         if ts is None:
@@ -121,6 +114,16 @@ def labelled(
         else:
             out.append((labels, int(ts), float(value)))
     return out, found
+
+
+def _merged(
+    table: dict[Labels, Labels], base: Labels, exposed: Labels, honor_labels: bool
+) -> Labels:
+    """``exposed`` merged with the target labels ``base``, from ``table`` or added to it."""
+    found = table.get(exposed)
+    if found is None:
+        found = table[exposed] = merge_labels(base, exposed, honor_labels)
+    return found
 
 
 def stale_markers(series: Iterable[Labels], now_ms: int) -> list[Sample]:

@@ -1,4 +1,4 @@
-"""Garbage-collector settings for the long-running processes (``serve``, ``demo``).
+"""Garbage-collector settings for the long-running server process (``serve``).
 
 CPython collects its youngest generation after every 700 net container allocations. A
 scrape of 1,000 series allocates a few thousand short-lived tuples, so under scrape load

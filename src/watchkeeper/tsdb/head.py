@@ -263,11 +263,10 @@ class Head:
     ) -> AppendBatch:
         rows = samples if isinstance(samples, list) else list(samples)
         batch = AppendBatch(names=set() if track else None)
-        found, ids = self._series_of(rows, source, batch, result)
-        invalid: list[str] = []
-        counts = [0, 0]  # out of order, duplicates
-        skipped = self._append_rows(
-            found, rows, self.limits.out_of_order_window_ms, invalid, counts
+        invalid: list[str] = []  # why rows were refused, reported as one error
+        found, ids = self._series_of(rows, source, batch, invalid)
+        skipped, out_of_order, duplicates = self._append_rows(
+            found, rows, self.limits.out_of_order_window_ms, invalid
         )
         if skipped:
             gone = set(skipped)
@@ -287,8 +286,8 @@ class Head:
         appended = len(rows)
         self.samples += appended
         result.appended += appended
-        result.out_of_order += counts[0]
-        result.duplicates += counts[1]
+        result.out_of_order += out_of_order
+        result.duplicates += duplicates
         result.rejected_series += len(batch.rejected_global) + len(batch.rejected_target)
         if invalid:
             more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
@@ -297,15 +296,10 @@ class Head:
 
     @staticmethod
     def _append_rows(
-        found: list[Series | None],
-        rows: list[Sample],
-        window: int,
-        invalid: list[str],
-        counts: list[int],
-    ) -> list[int]:
-        """Append row by row (any timestamps, out of order within ``window``); the
-        indexes of the rows not appended. ``counts`` gains the out-of-order and duplicate
-        rows."""
+        found: list[Series | None], rows: list[Sample], window: int, invalid: list[str]
+    ) -> tuple[list[int], int, int]:
+        """Append row by row (any timestamps, out of order within ``window``): the
+        indexes of the rows not appended, and how many were out of order or duplicates."""
         skipped: list[int] = []
         out_of_order = duplicates = 0
         for i, (s, (labels, ts, value)) in enumerate(zip(found, rows, strict=True)):
@@ -341,12 +335,10 @@ class Head:
                     f"value a number, got {ts!r} and {value!r}"
                 )
             skipped.append(i)
-        counts[0] += out_of_order
-        counts[1] += duplicates
-        return skipped
+        return skipped, out_of_order, duplicates
 
     def _series_of(
-        self, rows: list[Sample], source: str | None, batch: AppendBatch, result: AppendResult
+        self, rows: list[Sample], source: str | None, batch: AppendBatch, invalid: list[str]
     ) -> tuple[list[Series | None], array[int] | None]:
         """The active series of every row (created or activated as needed), or None where
         a row's series is refused; and their ids when none is refused. A source sends the
@@ -364,7 +356,7 @@ class Head:
             return memo.found, memo.ids
         found = list(map(self.by_labels.get, map(_items_tuple, labels)))
         if None in found or None in list(map(_series_ts, found)):
-            self._activate_rows(labels, found, source, batch, result)
+            self._activate_rows(labels, found, source, batch, invalid)
         ids = None if None in found else array("q", map(_series_id, found))
         if len(self._memo) >= _MEMO_MAX:
             self._memo.clear()
@@ -377,13 +369,13 @@ class Head:
         found: list[Series | None],
         source: str | None,
         batch: AppendBatch,
-        result: AppendResult,
+        invalid: list[str],
     ) -> None:
         """Fill ``found`` with the series of rows that have none or an inactive one:
-        created or activated in row order, within the limits; None where refused."""
+        created or activated in row order, within the limits; None where refused (why
+        goes to ``invalid`` for invalid label sets)."""
         get = self.by_labels.get
         refused: set[Labels] = set()
-        invalid: list[str] = []
         for i, (lab, s) in enumerate(zip(labels, found, strict=True)):
             if s is not None and s.ts is not None:
                 continue
@@ -400,9 +392,6 @@ class Head:
                 if s is None:
                     refused.add(lab)
             found[i] = s
-        if invalid:
-            more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
-            result.errors.append(invalid[0] + more)
 
     def replay(self, ids: Iterable[int], times: Iterable[int], values: Iterable[float]) -> int:
         """Re-apply logged samples (restart); no limits, no window. Returns how many."""
@@ -447,7 +436,6 @@ _sample_value = itemgetter(2)
 _series_id = attrgetter("id")
 _series_ts = attrgetter("ts")
 _series_name = attrgetter("name")
-
 _items_tuple = attrgetter("items_tuple")
 
 

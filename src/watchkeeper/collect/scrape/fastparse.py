@@ -183,10 +183,10 @@ def parse_columns(
     no sample has one).
 
     A body whose lines are all comments, blank lines (text format) or ``name{labels}
-    value`` is read by one regular expression over the whole body, its values by
-    ``float`` and its label sets from ``cache``, without a Python step per line; any other
-    body (timestamps, exemplars, carriage returns, a line the expression does not take) is
-    read line by line, which also finds and names the first bad line.
+    value`` is split at each line's last space, its values read by ``float`` and its
+    label sets taken from ``cache``, without a regular expression per line (see
+    :func:`_fast_columns`); any other body (timestamps, exemplars, tabs, carriage returns,
+    a bad line) is read line by line, which also finds and names the first bad line.
     """
     fast = _fast_columns(text, cache, openmetrics)
     if fast is not None:
@@ -199,9 +199,7 @@ def parse_columns(
         key = name if body is None else f"{name}{{{body}}}"
         found = get(key)
         if found is None:
-            parsed = _labels(body, i, line) if body else {}
-            parsed["__name__"] = name
-            found = cache[key] = Labels(parsed)
+            found = cache[key] = _label_set(name, body, i, line)
         labels.append(found)
         values.append(value)
         stamps.append(ts)
@@ -254,7 +252,7 @@ def _fast_columns(
     except ValueError:
         return None
     if not all(map(isfinite, values)) and not all(
-        math.isfinite(v) or t in _SPECIAL for v, t in zip(values, value_texts, strict=True)
+        isfinite(v) or t in _SPECIAL for v, t in zip(values, value_texts, strict=True)
     ):
         return None  # a NaN or infinity spelled as Prometheus does not spell it
     keys = list(map(_key, rows))
@@ -275,11 +273,16 @@ def _new_labels(key: str, cache: dict[str, Labels]) -> Labels | None:
     m = _KEY_RE.fullmatch(key)
     if m is None:
         return None
-    name, body = m.groups()
     try:
-        parsed = _labels(body, 0, key) if body else {}
+        found = cache[key] = _label_set(m.group(1), m.group(2), 0, key)
     except ExpositionSyntaxError:
         return None
-    parsed["__name__"] = name
-    found = cache[key] = Labels(parsed)
     return found
+
+
+def _label_set(name: str, body: str | None, line_no: int, line: str) -> Labels:
+    """The label set of metric ``name`` with the label text ``body`` (between the braces,
+    or None). Raises :class:`ExpositionSyntaxError` naming ``line``."""
+    parsed = _labels(body, line_no, line) if body else {}
+    parsed["__name__"] = name
+    return Labels(parsed)
