@@ -36,6 +36,7 @@ from watchkeeper.collect.scrape.parse import ACCEPT_HEADER, parse_exposition_cac
 from watchkeeper.core.clock import FakeClock
 from watchkeeper.core.labels import Labels
 from watchkeeper.runtime.gcpolicy import YOUNG_THRESHOLD
+from watchkeeper.testing.exporter import KeepAliveExporter
 from watchkeeper.tsdb.config import StorageConfig
 from watchkeeper.tsdb.embedded import EmbeddedStore
 
@@ -56,26 +57,13 @@ def body(rnd: random.Random) -> str:
 
 
 def exporter(targets: int, ports: multiprocessing.Queue, seconds: float) -> None:
+    """The exporters, in a child process so that their CPU is not counted."""
     payload = body(random.Random(1)).encode()
-    response = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-        b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload
-    )
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while await reader.readuntil(b"\r\n\r\n"):
-                writer.write(response)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
     async def main() -> None:
-        servers = [await asyncio.start_server(serve, "127.0.0.1", 0) for _ in range(targets)]
-        for s in servers:
-            ports.put(s.sockets[0].getsockname()[1])
+        for _ in range(targets):
+            url = await KeepAliveExporter(payload).start()
+            ports.put(url)
         await asyncio.sleep(seconds)
 
     asyncio.run(main())
@@ -161,7 +149,7 @@ def main() -> None:
     child = multiprocessing.Process(target=exporter, args=(args.targets, ports, 600.0))
     child.start()
     try:
-        urls = [f"http://127.0.0.1:{ports.get(timeout=30)}/metrics" for _ in range(args.targets)]
+        urls = [ports.get(timeout=30) for _ in range(args.targets)]
         fetch = asyncio.run(fetch_cpu(urls, max(1, args.rounds // 4)))
     finally:
         child.terminate()

@@ -4,7 +4,6 @@ its owner gives one (the transport seam)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from watchkeeper.collect.scheduler import Scheduler
 from watchkeeper.collect.scrape.config import ScrapeConfig
 from watchkeeper.core.clock import SystemClock
 from watchkeeper.core.enums import CheckStatus
+from watchkeeper.testing.exporter import KeepAliveExporter
 from watchkeeper.testing.server import FakeServer
 from watchkeeper.testing.targets import FakeTarget
 
@@ -32,44 +32,9 @@ def scrape(url: str, **fields: object) -> ScrapeConfig:
     return ScrapeConfig.model_validate({"type": "scrape", "name": "metrics", "url": url, **fields})
 
 
-class KeepAliveExporter:
-    """A minimal HTTP/1.1 exporter on loopback that keeps connections open and counts
-    them, as the fleet of a scrape benchmark does."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.requests = 0
-        self.server: asyncio.Server | None = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while await reader.readuntil(b"\r\n\r\n"):
-                self.requests += 1
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                    b"Content-Length: " + str(len(BODY)).encode() + b"\r\n\r\n" + BODY
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/metrics"
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-
 @pytest.fixture
 async def exporter() -> AsyncIterator[KeepAliveExporter]:
-    server = KeepAliveExporter()
+    server = KeepAliveExporter(BODY)
     yield server
     await server.stop()
 
@@ -78,7 +43,7 @@ async def test_every_target_keeps_one_connection_from_scrape_to_scrape(
     store: RecordingStore, http_client: httpx.AsyncClient
 ) -> None:
     # More targets than a shared pool keeps idle connections for (httpx keeps 20).
-    exporters = [KeepAliveExporter() for _ in range(25)]
+    exporters = [KeepAliveExporter(BODY) for _ in range(25)]
     targets = [
         scheduled(scrape(await e.start()).model_copy(update={"name": f"t{i}"}))
         for i, e in enumerate(exporters)
@@ -139,7 +104,7 @@ async def test_a_body_over_the_limit_is_refused(
 async def test_a_refused_connection_says_so(
     store: RecordingStore, http_client: httpx.AsyncClient
 ) -> None:
-    exporter = KeepAliveExporter()
+    exporter = KeepAliveExporter(BODY)
     url = await exporter.start()
     await exporter.stop()  # the port is free again: nobody listens
     status = await run_check(scrape(url), store, http_client)
