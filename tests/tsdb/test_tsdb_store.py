@@ -264,3 +264,13 @@ def test_a_series_twice_in_one_append_keeps_the_first_sample(memory_store: Embed
     assert (res.appended, res.duplicates) == (0, 2)
     [data] = memory_store.select([], T0, T0)
     assert data.values.tolist() == [1.0]
+
+
+def test_invalid_series_and_invalid_samples_of_one_append_are_one_error(
+    memory_store: EmbeddedStore,
+) -> None:
+    res = memory_store.append([(L("1bad"), T0, 1.0), (L("g"), "x", 1.0), (L("h"), T0, 2.0)])  # type: ignore[list-item]
+    assert res.appended == 1
+    assert len(res.errors) == 1
+    assert "metric name '1bad' is invalid" in res.errors[0]
+    assert res.errors[0].endswith("(and 1 more)")
